@@ -1,0 +1,149 @@
+"""``python -m comparisons``: run both sides, print a table, exit 0 when everything matches.
+
+Exit status: 0 all runs match Keras, 1 something does not, 2 bad input (one line
+on stderr), 3 an internal error (one line; ``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from comparisons.compare import Comparison
+from comparisons.errors import InputError
+from comparisons.problems import PROBLEMS
+from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
+
+__all__ = ["main"]
+
+PROG = "python -m comparisons"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]  # raises instead of exiting
+        raise InputError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive finite number")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Train the document's network by hand-written backprop and by Keras from identical "
+        "weights and rows, and compare them after every epoch.",
+    )
+    parser.add_argument("--problem", choices=[*PROBLEMS, "all"], default="all")
+    parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
+    parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
+    parser.add_argument("--init", choices=INITS, default="seed", help="initial weights (seed: all 0.1, biases 0)")
+    parser.add_argument("--epochs", type=_positive_int, default=RunSpec.epochs)
+    parser.add_argument("--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification")
+    parser.add_argument("--seed", type=_seed, default=0, help="for the shuffle/sample orders and random/keras inits")
+    parser.add_argument(
+        "--implementation",
+        choices=("formulas", "layerwise"),
+        default="formulas",
+        help="manual side: the document's per-parameter formulas, or matrix-form backprop",
+    )
+    parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    return parser
+
+
+def _table(results: list[Comparison]) -> str:
+    header = ["problem", "dtype", "epochs", "manual loss", "keras loss", "max ULP weights", "max ULP loss", "allowed", "verdict"]
+    rows = [header]
+    for r in results:
+        tol = r.tolerance
+        rows.append(
+            [
+                r.spec.problem,
+                r.spec.dtype,
+                str(r.spec.epochs),
+                str(r.manual["loss"].iloc[-1]),
+                str(r.keras["loss"].iloc[-1]),
+                f"{r.max_ulp_weights:g}",
+                f"{r.max_ulp_loss:g}",
+                f"{tol.weights:g} / {tol.loss:g}",
+                r.verdict,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from comparisons.datasets import read_csv
+    from comparisons.run import compare
+
+    problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
+    dtypes = list(DTYPES) if args.dtype == "all" else [args.dtype]
+    data = None
+    if args.data is not None:
+        if len(problems) != 1:
+            raise InputError("--data needs a single --problem (regression or classification)")
+        data = read_csv(args.data, PROBLEMS[problems[0]])
+    specs = [
+        RunSpec(problem=p, dtype=d, epochs=args.epochs, order=args.order, init=args.init, seed=args.seed, lr=args.lr)
+        for p in problems
+        for d in dtypes
+    ]
+    results = [compare(spec, args.implementation, data) for spec in specs]
+    rates = ", ".join(f"{spec.learning_rate:g} ({spec.problem})" for spec in specs[:: len(dtypes)])
+    print(
+        f"manual ({args.implementation}) vs Keras: order {args.order}, init {args.init}, seed {args.seed}, "
+        f"learning rate {rates}; ULPs counted with a floor of {results[0].tolerance.floor:g}"
+    )
+    print(_table(results))
+    matched = sum(r.matches for r in results)
+    print(f"{matched} of {len(results)} runs match Keras after every epoch")
+    return 0 if matched == len(results) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(parser.parse_args(argv))
+    except InputError as error:
+        if debug:
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 3

@@ -1,0 +1,77 @@
+"""Diff two trajectories: absolute and ULP differences per epoch, and a verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from comparisons.spec import RunSpec
+from comparisons.tolerances import Tolerance, tolerance_for
+from comparisons.ulp import ulp_frame
+
+__all__ = ["Comparison"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The manual trajectory (actual) against the Keras one (desired), under one spec."""
+
+    spec: RunSpec
+    manual: pd.DataFrame
+    keras: pd.DataFrame
+
+    @property
+    def tolerance(self) -> Tolerance:
+        return tolerance_for(self.spec.problem, self.spec.dtype)
+
+    @property
+    def parameters(self) -> list[str]:
+        return [c for c in self.manual.columns if c not in ("epoch", "loss")]
+
+    @cached_property
+    def abs_diff(self) -> pd.DataFrame:
+        values = self.manual.columns.drop("epoch")
+        diff = (self.manual[values].astype("float64") - self.keras[values].astype("float64")).abs()
+        return pd.concat([self.manual[["epoch"]], diff], axis=1)
+
+    @cached_property
+    def ulps(self) -> pd.DataFrame:
+        return ulp_frame(self.manual, self.keras, self.spec.dtype, self.tolerance.floor)
+
+    @property
+    def max_ulp_weights(self) -> float:
+        return float(self.ulps[self.parameters].to_numpy().max())
+
+    @property
+    def max_ulp_loss(self) -> float:
+        return float(self.ulps["loss"].max())
+
+    @cached_property
+    def over(self) -> np.ndarray:
+        """Per epoch: does any value exceed its tolerance?"""
+        values = list(self.ulps.columns.drop("epoch"))
+        return (self.ulps[values].to_numpy() > self.tolerance.bounds(values)).any(axis=1)
+
+    @property
+    def first_epoch_over(self) -> int | None:
+        hits = np.flatnonzero(self.over)
+        return int(self.manual["epoch"].iloc[hits[0]]) if len(hits) else None
+
+    @property
+    def identical(self) -> bool:
+        return self.max_ulp_weights == 0 and self.max_ulp_loss == 0
+
+    @property
+    def matches(self) -> bool:
+        return self.first_epoch_over is None
+
+    @property
+    def verdict(self) -> str:
+        if self.identical:
+            return "identical"
+        if self.matches:
+            return "match"
+        return f"MISMATCH from epoch {self.first_epoch_over}"

@@ -1,0 +1,91 @@
+"""Run both sides from identical initial weights and the identical row sequence.
+
+A trajectory is a DataFrame, one row per epoch: ``epoch``, ``loss`` and every
+parameter under its document name (``w^1_11`` ... ``b_21``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from comparisons.compare import Comparison
+from comparisons.datasets import to_arrays
+from comparisons.spec import RunSpec, random_params, row_order, seed_params
+from manual import Architecture, Params, Step, layerwise_step, parameter_names, train
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = [
+    "IMPLEMENTATIONS",
+    "compare",
+    "initial_params", "manual_step", "run_keras", "run_manual", "trajectory_frame"]
+
+IMPLEMENTATIONS = ("formulas", "layerwise")
+
+
+def trajectory_frame(arch: Architecture, params: list[Params], losses: np.ndarray) -> pd.DataFrame:
+    columns: dict[str, object] = {"epoch": np.arange(1, len(losses) + 1), "loss": losses}
+    for key, index, name in parameter_names(arch):
+        columns[name] = np.array([p[key][index] for p in params], dtype=losses.dtype)
+    return pd.DataFrame(columns)
+
+
+def initial_params(spec: RunSpec) -> Params:
+    arch = spec.definition.arch
+    if spec.init == "seed":
+        return seed_params(arch, spec.dtype)
+    if spec.init == "random":
+        return random_params(arch, spec.dtype, spec.seed)
+    import reference  # Keras's own initializers, copied to the manual side
+
+    weights = reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed)
+    return {key: w for (key, _), w in zip(arch.shapes(), weights, strict=True)}
+
+
+def manual_step(spec: RunSpec, implementation: str) -> Step:
+    if implementation == "formulas":
+        return spec.definition.formula_step
+    if implementation == "layerwise":
+        return layerwise_step(spec.definition.arch)
+    raise ValueError(f"unknown implementation {implementation!r}")
+
+
+def _data(spec: RunSpec, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    return to_arrays(spec.definition.data() if data is None else data, spec.definition, spec.dtype)
+
+
+def run_manual(spec: RunSpec, step: Step, params: Params, data: pd.DataFrame | None = None) -> pd.DataFrame:
+    X, y = _data(spec, data)
+    trajectory = train(step, params, X, y, row_order(spec, len(X)), spec.learning_rate)
+    return trajectory_frame(spec.definition.arch, trajectory.params, trajectory.losses)
+
+
+@functools.cache
+def _model(arch: Architecture, dtype: str) -> keras.Model:
+    """One compiled model per network and dtype: ``fit`` is traced once, then reused."""
+    import reference
+
+    return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, lr=0.001)
+
+
+def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None) -> pd.DataFrame:
+    import reference
+
+    arch = spec.definition.arch
+    X, y = _data(spec, data)
+    weights = [params[key] for key, _ in arch.shapes()]
+    result = reference.train(_model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate)
+    as_params = [{key: w for (key, _), w in zip(arch.shapes(), ws, strict=True)} for ws in result.weights]
+    return trajectory_frame(arch, as_params, result.losses)
+
+
+def compare(spec: RunSpec, implementation: str = "formulas", data: pd.DataFrame | None = None) -> Comparison:
+    """Both sides from the same initial weights over the same rows, diffed."""
+    params = initial_params(spec)
+    manual = run_manual(spec, manual_step(spec, implementation), params, data)
+    return Comparison(spec=spec, manual=manual, keras=run_keras(spec, params, data))

@@ -1,0 +1,23 @@
+"""Hand-written backpropagation in pure numpy: the side being checked.
+
+This package never imports tensorflow or keras (a test holds it to that).
+"""
+
+from manual.formulas import classification_step, regression_step
+from manual.layerwise import layerwise_step
+from manual.network import Architecture, Params, Step, copy_params, document_name, parameter_names
+from manual.training import Trajectory, train
+
+__all__ = [
+    "Architecture",
+    "Params",
+    "Step",
+    "Trajectory",
+    "classification_step",
+    "copy_params",
+    "document_name",
+    "layerwise_step",
+    "parameter_names",
+    "regression_step",
+    "train",
+]

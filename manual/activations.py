@@ -1,0 +1,32 @@
+"""Neuron activations and their derivatives, written as the document writes them.
+
+Each derivative is expressed through the neuron's *output* O, as the document's
+``O_{11}(1 - O_{11})`` does, so backprop never needs the pre-activation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "derivative_from_output", "linear", "sigmoid"]
+
+
+def linear(z: np.ndarray) -> np.ndarray:
+    return z
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def derivative_from_output(activation: str, O: np.ndarray) -> np.ndarray | None:
+    """dO/dz in terms of O; None where it is identically 1 (multiplying by 1 is exact)."""
+    if activation == "linear":
+        return None
+    if activation == "sigmoid":
+        return O * (1 - O)
+    raise ValueError(f"unknown activation {activation!r}")
+
+
+# Keras's names for the activations, shared vocabulary with reference/.
+ACTIVATIONS = {"linear": linear, "sigmoid": sigmoid}

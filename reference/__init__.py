@@ -1,0 +1,8 @@
+"""The equivalent Keras model, trained by Keras's own code: the side we trust.
+
+Never imports manual/ or comparisons/.
+"""
+
+from reference.keras_model import KerasTrajectory, build_model, initial_weights, train
+
+__all__ = ["KerasTrajectory", "build_model", "initial_weights", "train"]
