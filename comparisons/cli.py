@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from comparisons.compare import Comparison
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
+from comparisons.run import IMPLEMENTATIONS, compare
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
+from manual.bugs import KNOWN_BUGS
 
 __all__ = ["main"]
 
@@ -66,13 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
     parser.add_argument("--init", choices=INITS, default="seed", help="initial weights (seed: all 0.1, biases 0)")
     parser.add_argument("--epochs", type=_positive_int, default=RunSpec.epochs)
-    parser.add_argument("--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification")
+    parser.add_argument(
+        "--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification"
+    )
     parser.add_argument("--seed", type=_seed, default=0, help="for the shuffle/sample orders and random/keras inits")
     parser.add_argument(
         "--implementation",
-        choices=("formulas", "layerwise"),
+        choices=(*IMPLEMENTATIONS, *KNOWN_BUGS),
         default="formulas",
-        help="manual side: the document's per-parameter formulas, or matrix-form backprop",
+        metavar="{formulas,layerwise,KNOWN-BUG}",
+        help="manual side: the document's per-parameter formulas (default), matrix-form backprop, "
+        f"or one of the known bugs, to see a mismatch: {', '.join(KNOWN_BUGS)}",
     )
     parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -80,7 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _table(results: list[Comparison]) -> str:
-    header = ["problem", "dtype", "epochs", "manual loss", "keras loss", "max ULP weights", "max ULP loss", "allowed", "verdict"]
+    header = [
+        "problem",
+        "dtype",
+        "epochs",
+        "manual loss",
+        "keras loss",
+        "max ULP weights",
+        "max ULP loss",
+        "allowed",
+        "verdict",
+    ]
     rows = [header]
     for r in results:
         tol = r.tolerance
@@ -103,7 +119,6 @@ def _table(results: list[Comparison]) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from comparisons.datasets import read_csv
-    from comparisons.run import compare
 
     problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
     dtypes = list(DTYPES) if args.dtype == "all" else [args.dtype]
@@ -145,5 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if debug:
             raise
-        print(f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 3

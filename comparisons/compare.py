@@ -53,7 +53,7 @@ class Comparison:
     def over(self) -> np.ndarray:
         """Per epoch: does any value exceed its tolerance?"""
         values = list(self.ulps.columns.drop("epoch"))
-        return (self.ulps[values].to_numpy() > self.tolerance.bounds(values)).any(axis=1)
+        return np.asarray((self.ulps[values].to_numpy() > self.tolerance.bounds(values)).any(axis=1))
 
     @property
     def first_epoch_over(self) -> int | None:

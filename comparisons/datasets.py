@@ -34,7 +34,9 @@ def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
     columns = [*problem.features, problem.target]
     missing = [c for c in columns if c not in raw.columns]
     if missing:
-        raise InputError(f"{path}: missing column {missing[0]!r} (the {problem.name} problem needs {', '.join(columns)})")
+        raise InputError(
+            f"{path}: missing column {missing[0]!r} (the {problem.name} problem needs {', '.join(columns)})"
+        )
     if raw.empty:
         raise InputError(f"{path}: no data rows")
     for r, record in enumerate(raw[columns].itertuples(index=False), start=2):

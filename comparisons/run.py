@@ -14,16 +14,15 @@ import pandas as pd
 
 from comparisons.compare import Comparison
 from comparisons.datasets import to_arrays
+from comparisons.errors import InputError
 from comparisons.spec import RunSpec, random_params, row_order, seed_params
 from manual import Architecture, Params, Step, layerwise_step, parameter_names, train
+from manual.bugs import KNOWN_BUGS
 
 if TYPE_CHECKING:
     import keras
 
-__all__ = [
-    "IMPLEMENTATIONS",
-    "compare",
-    "initial_params", "manual_step", "run_keras", "run_manual", "trajectory_frame"]
+__all__ = ["IMPLEMENTATIONS", "compare", "initial_params", "manual_step", "run_keras", "run_manual", "trajectory_frame"]
 
 IMPLEMENTATIONS = ("formulas", "layerwise")
 
@@ -48,11 +47,18 @@ def initial_params(spec: RunSpec) -> Params:
 
 
 def manual_step(spec: RunSpec, implementation: str) -> Step:
+    """``formulas``, ``layerwise``, or a known bug's name (to see what a mismatch looks like)."""
+    arch = spec.definition.arch
     if implementation == "formulas":
         return spec.definition.formula_step
     if implementation == "layerwise":
-        return layerwise_step(spec.definition.arch)
-    raise ValueError(f"unknown implementation {implementation!r}")
+        return layerwise_step(arch)
+    if implementation in KNOWN_BUGS:
+        bug = KNOWN_BUGS[implementation]
+        if arch.loss not in bug.losses:
+            raise InputError(f"known bug {implementation!r} does not apply to the {spec.problem} problem")
+        return bug.step(arch)
+    raise InputError(f"unknown implementation {implementation!r}")
 
 
 def _data(spec: RunSpec, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:

@@ -85,4 +85,7 @@ def random_params(arch: Architecture, dtype: str, seed: int) -> Params:
     """Seeded and asymmetric (weights ~ N(0, 0.5^2), biases ~ N(0, 0.1^2)): equal
     weights make the two hidden neurons interchangeable and hide index bugs."""
     rng = np.random.default_rng((seed, _INIT_STREAM))
-    return {key: rng.normal(0.0, 0.5 if key.startswith("W") else 0.1, size=shape).astype(dtype) for key, shape in arch.shapes()}
+    return {
+        key: rng.normal(0.0, 0.5 if key.startswith("W") else 0.1, size=shape).astype(dtype)
+        for key, shape in arch.shapes()
+    }

@@ -11,9 +11,9 @@ both implementations (``python -m comparisons --epochs 1000 ...`` reproduces the
   ``sigmoid_cross_entropy_with_logits`` and evaluates the sigmoid with Eigen's
   kernels, where the document writes 1/(1 + e^-z) and -y log(y_hat) - ...: the
   per-row loss and gradient differ by 1-2 ULP. Now and then that flips the
-  rounding of w - eta g, and the flips add up slowly: measured at most 4 ULP
-  (float32) and 2.5 ULP (float64) in the weights, 3 ULP in the loss, after 1000
-  epochs with seeds 0-3. The bounds below leave a factor of about 2.
+  rounding of w - eta g, and the flips add up slowly. Worst measured after 1000
+  epochs over seeds 0-3: weights 4 ULP (float32) and 3 ULP (float64), loss 4 ULP
+  (float32) and 5 ULP (float64); 20 epochs stay within 2. The bounds below are 8.
 
 The floor is 0.1, the scale of the notebooks' initial weights. A parameter that
 passes closer to zero than that (a bias starting at 0, a weight changing sign)
@@ -46,7 +46,7 @@ class Tolerance:
 
 TOLERANCES = {
     "regression": {"float32": Tolerance(weights=0, loss=0), "float64": Tolerance(weights=0, loss=0)},
-    "classification": {"float32": Tolerance(weights=8, loss=6), "float64": Tolerance(weights=6, loss=6)},
+    "classification": {"float32": Tolerance(weights=8, loss=8), "float64": Tolerance(weights=8, loss=8)},
 }
 
 

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
+from manual.network import Value
+
 __all__ = ["ACTIVATIONS", "derivative_from_output", "linear", "sigmoid"]
 
 
-def linear(z: np.ndarray) -> np.ndarray:
+def linear(z: Value) -> Value:
     return z
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: Value) -> Value:
     return 1 / (1 + np.exp(-z))
 
 
-def derivative_from_output(activation: str, O: np.ndarray) -> np.ndarray | None:
+def derivative_from_output(activation: str, output: Value) -> Value | None:
     """dO/dz in terms of O; None where it is identically 1 (multiplying by 1 is exact)."""
     if activation == "linear":
         return None
     if activation == "sigmoid":
-        return O * (1 - O)
+        return output * (1 - output)  # O(1 - O)
     raise ValueError(f"unknown activation {activation!r}")
 
 

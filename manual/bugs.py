@@ -38,15 +38,19 @@ class KnownBug:
 
 
 def _loss(arch: Architecture, y: np.floating, outputs: list[np.ndarray]) -> np.floating:
-    return LOSSES[arch.loss](y, outputs[-1])[0]  # type: ignore[no-any-return]  # numpy scalar
+    return LOSSES[arch.loss](y, outputs[-1])[0]
 
 
-def _hidden_grads_with(arch: Architecture, params: Params, outputs: list[np.ndarray], y: np.floating, W2: np.ndarray) -> Params:
+def _hidden_grads_with(
+    arch: Architecture, params: Params, outputs: list[np.ndarray], y: np.floating, W2: np.ndarray
+) -> Params:
     """The hidden layer's gradients as they come out when the error flows back through ``W2``."""
     return backward(arch, {**params, "W2": W2}, outputs, y)
 
 
-def _b2_from_W2(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _b2_from_W2(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     grads = backward(arch, params, outputs, y)
     new = sgd(params, grads, lr)
@@ -54,7 +58,9 @@ def _b2_from_W2(arch: Architecture, params: Params, x: np.ndarray, y: np.floatin
     return new, _loss(arch, y, outputs)
 
 
-def _W2_updated_first(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _W2_updated_first(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     grads = backward(arch, params, outputs, y)
     W2_new = params["W2"] - lr * grads["W2"]
@@ -62,14 +68,18 @@ def _W2_updated_first(arch: Architecture, params: Params, x: np.ndarray, y: np.f
     return sgd(params, {**grads, "W1": late["W1"], "b1": late["b1"]}, lr), _loss(arch, y, outputs)
 
 
-def _W1_indices_swapped(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _W1_indices_swapped(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     grads = backward(arch, params, outputs, y)
     # dL/dw^1_ij computed as x_j delta_i: input and hidden indices trade places
     return sgd(params, {**grads, "W1": grads["W1"].T}, lr), _loss(arch, y, outputs)
 
 
-def _hidden_error_crossed(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _hidden_error_crossed(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     grads = backward(arch, params, outputs, y)
     # hidden neuron 1 takes its error through w^2_21, neuron 2 through w^2_11
@@ -77,22 +87,28 @@ def _hidden_error_crossed(arch: Architecture, params: Params, x: np.ndarray, y: 
     return sgd(params, {**grads, "W1": crossed["W1"], "b1": crossed["b1"]}, lr), _loss(arch, y, outputs)
 
 
-def _sigmoid_derivative_dropped(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _sigmoid_derivative_dropped(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     # backpropagate as if the hidden neurons were linear: O(1 - O) is missing
-    as_linear = Architecture(arch.sizes, ("linear",) + arch.activations[1:], arch.loss)
+    as_linear = Architecture(arch.sizes, ("linear", *arch.activations[1:]), arch.loss)
     grads = backward(as_linear, params, outputs, y)
     return sgd(params, grads, lr), _loss(arch, y, outputs)
 
 
-def _factor_two_dropped(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _factor_two_dropped(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     grads = backward(arch, params, outputs, y)
     # -(y - y_hat) where the derivative of (y - y_hat)^2 is -2(y - y_hat); halving is exact
     return sgd(params, {key: g / 2 for key, g in grads.items()}, lr), _loss(arch, y, outputs)
 
 
-def _loss_after_update(arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+def _loss_after_update(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.floating, lr: np.floating
+) -> tuple[Params, np.floating]:
     outputs = forward(arch, params, x)
     new = sgd(params, backward(arch, params, outputs, y), lr)
     return new, _loss(arch, y, forward(arch, new, x))

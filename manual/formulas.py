@@ -17,7 +17,10 @@ from manual.network import Architecture, Params, copy_params, parameter_names
 __all__ = ["classification_step", "regression_step"]
 
 # Shape only (activations and loss do not change the names).
-_NAMES = {name: (key, index) for key, index, name in parameter_names(Architecture((2, 2, 1), ("linear", "linear"), "mean_squared_error"))}
+_NAMES = {
+    name: (key, index)
+    for key, index, name in parameter_names(Architecture((2, 2, 1), ("linear", "linear"), "mean_squared_error"))
+}
 
 
 def _unpack(params: Params) -> tuple[np.floating, ...]:

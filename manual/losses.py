@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from manual.network import Value
+
 __all__ = ["LOSSES", "binary_crossentropy", "output_delta", "squared_error"]
 
 
-def squared_error(y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
+def squared_error(y: Value, y_hat: Value) -> Value:
     # L = (y - y_hat)^2, the document's regression loss
     return np.square(y - y_hat)
 
 
-def binary_crossentropy(y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
+def binary_crossentropy(y: Value, y_hat: Value) -> Value:
     # L = -y log(y_hat) - (1 - y) log(1 - y_hat), the document's classification loss
     return -y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat)
 
@@ -23,7 +25,7 @@ def binary_crossentropy(y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
 LOSSES = {"mean_squared_error": squared_error, "binary_crossentropy": binary_crossentropy}
 
 
-def output_delta(loss: str, activation: str, y: np.ndarray, y_hat: np.ndarray) -> np.ndarray:
+def output_delta(loss: str, activation: str, y: Value, y_hat: Value) -> Value:
     """dL/dz for the output neuron's pre-activation z.
 
     Only the two pairings the document uses exist so far; both collapse to the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +19,7 @@ __all__ = [
     "Architecture",
     "Params",
     "Step",
+    "Value",
     "copy_params",
     "document_name",
     "from_keras_weights",
@@ -26,6 +28,9 @@ __all__ = [
 ]
 
 Params = dict[str, np.ndarray]
+# An activation, a loss or a gradient: an np.ndarray in matrix form, a numpy scalar
+# in the document's formulas. The same code serves both, so the type stays open.
+Value = Any
 # step(params, x, y, lr) -> (params after one SGD update on this row, this row's loss
 # computed from the prediction made before the update)
 Step = Callable[[Params, np.ndarray, np.floating, np.floating], tuple[Params, np.floating]]
@@ -68,11 +73,7 @@ def document_name(key: str, index: tuple[int, ...]) -> str:
 
 def parameter_names(arch: Architecture) -> list[tuple[str, tuple[int, ...], str]]:
     """(key, index, document name) for every scalar, in Keras's weight order."""
-    return [
-        (key, index, document_name(key, index))
-        for key, shape in arch.shapes()
-        for index in np.ndindex(*shape)
-    ]
+    return [(key, index, document_name(key, index)) for key, shape in arch.shapes() for index in np.ndindex(*shape)]
 
 
 def copy_params(params: Params) -> Params:

@@ -67,7 +67,10 @@ def _floatx(dtype: str) -> Iterator[None]:
 
 
 def _sequential(sizes: Sequence[int], activations: Sequence[str], dtype: str) -> keras.Sequential:
-    layers = [keras.layers.Dense(units, activation=act, dtype=dtype) for units, act in zip(sizes[1:], activations, strict=True)]
+    layers = [
+        keras.layers.Dense(units, activation=act, dtype=dtype)
+        for units, act in zip(sizes[1:], activations, strict=True)
+    ]
     return keras.Sequential([keras.Input(shape=(sizes[0],), dtype=dtype), *layers])
 
 
