@@ -15,6 +15,7 @@ from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS, compare
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
+from comparisons.testing import assert_trajectory_matches
 from manual.bugs import KNOWN_BUGS
 
 __all__ = ["main"]
@@ -117,6 +118,21 @@ def _table(results: list[Comparison]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
+def _first_mismatch(result: Comparison) -> str:
+    """The numpy.testing-style account of the first epoch out of tolerance."""
+    try:
+        assert_trajectory_matches(
+            result.manual,
+            result.keras,
+            dtype=result.spec.dtype,
+            tolerance=result.tolerance,
+            header=f"{result.spec.label}: manual (actual) vs Keras (desired)",
+        )
+    except AssertionError as mismatch:
+        return str(mismatch)
+    raise AssertionError("a run that does not match must fail the assertion")  # the two checks disagree
+
+
 def _run(args: argparse.Namespace) -> int:
     from comparisons.datasets import read_csv
 
@@ -139,6 +155,10 @@ def _run(args: argparse.Namespace) -> int:
         f"learning rate {rates}; ULPs counted with a floor of {results[0].tolerance.floor:g}"
     )
     print(_table(results))
+    for r in results:
+        if not r.matches:
+            print()
+            print(_first_mismatch(r))
     matched = sum(r.matches for r in results)
     print(f"{matched} of {len(results)} runs match Keras after every epoch")
     return 0 if matched == len(results) else 1

@@ -16,8 +16,9 @@ __all__ = ["assert_trajectory_matches"]
 
 
 def _mismatch_message(
-    actual: pd.DataFrame, desired: pd.DataFrame, ulps: np.ndarray, bound: np.ndarray, header: str, row: int
+    actual: pd.DataFrame, desired: pd.DataFrame, ulps: np.ndarray, bound: np.ndarray, header: str, row: int, dtype: str
 ) -> str:
+    as_dtype = np.dtype(dtype).type  # values printed as the working dtype's shortest round-trip form
     names = [c for c in actual.columns if c != "epoch"]
     bad = np.flatnonzero(ulps[row] > bound)
     a = actual[names].to_numpy(dtype=np.float64)[row]
@@ -31,7 +32,8 @@ def _mismatch_message(
     ]
     for i in bad:
         lines.append(
-            f"  {names[i]:<8} {a[i]!r:>24} {d[i]!r:>24} {abs(a[i] - d[i]):>10.3g} {ulps[row, i]:>8.3g} {bound[i]:>7g}"
+            f"  {names[i]:<8} {as_dtype(a[i])!s:>24} {as_dtype(d[i])!s:>24} "
+            f"{abs(a[i] - d[i]):>10.3g} {ulps[row, i]:>8.3g} {bound[i]:>7g}"
         )
     lines.append(f"  Max absolute difference: {np.max(np.abs(a - d)[bad]):.6g}")
     lines.append(f"  Max relative difference: {np.max(rel[bad]):.6g}")
@@ -66,4 +68,4 @@ def assert_trajectory_matches(
     bound = tolerance.bounds(names)
     over = np.flatnonzero((ulps > bound).any(axis=1))
     if len(over):
-        raise AssertionError(_mismatch_message(actual, desired, ulps, bound, header, int(over[0])))
+        raise AssertionError(_mismatch_message(actual, desired, ulps, bound, header, int(over[0]), dtype))

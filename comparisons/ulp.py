@@ -12,12 +12,13 @@ from, so its distance is measured in ULPs of ``floor`` instead.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 __all__ = ["ulp_distance", "ulp_frame"]
 
 
-def ulp_distance(actual: np.ndarray, desired: np.ndarray, dtype: str, floor: float) -> np.ndarray:
+def ulp_distance(actual: npt.ArrayLike, desired: npt.ArrayLike, dtype: str, floor: float) -> np.ndarray:
     a = np.asarray(actual, dtype=np.float64)
     d = np.asarray(desired, dtype=np.float64)
     scale = np.maximum(np.abs(d), floor).astype(dtype)

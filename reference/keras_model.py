@@ -44,7 +44,7 @@ with _quiet_native_stderr():
     tensorflow.config.list_physical_devices()  # device discovery logs its CUDA complaints now, quietly
 import numpy as np  # noqa: E402
 
-__all__ = ["KerasTrajectory", "build_model", "initial_weights", "train"]
+__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,8 @@ class KerasTrajectory:
 
 
 @contextlib.contextmanager
-def _floatx(dtype: str) -> Iterator[None]:
-    """Keras creates the loss, the loss tracker and the learning rate in floatx."""
+def floatx(dtype: str) -> Iterator[None]:
+    """Keras creates the loss, the loss tracker and the learning rate in floatx, and casts float input data to it."""
     previous = keras.config.floatx()
     keras.config.set_floatx(dtype)
     try:
@@ -76,7 +76,7 @@ def _sequential(sizes: Sequence[int], activations: Sequence[str], dtype: str) ->
 
 def build_model(sizes: Sequence[int], activations: Sequence[str], loss: str, dtype: str, lr: float) -> keras.Model:
     """Dense layers of ``sizes[1:]`` units, compiled with plain SGD (no momentum)."""
-    with _floatx(dtype):
+    with floatx(dtype):
         model = _sequential(sizes, activations, dtype)
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss=loss)
     return model
@@ -85,7 +85,7 @@ def build_model(sizes: Sequence[int], activations: Sequence[str], loss: str, dty
 def initial_weights(sizes: Sequence[int], activations: Sequence[str], dtype: str, seed: int) -> list[np.ndarray]:
     """Keras's default initializers (Glorot-uniform kernels, zero biases), seeded."""
     keras.utils.set_random_seed(seed)
-    with _floatx(dtype):
+    with floatx(dtype):
         model = _sequential(sizes, activations, dtype)
     return [np.array(w) for w in model.get_weights()]
 
@@ -119,7 +119,7 @@ def train(
     epochs, rows_per_epoch = order.shape
     rows = order.reshape(-1)
     recorder = _RecordWeights()
-    with _floatx(dtype):
+    with floatx(dtype):
         history = model.fit(
             X[rows].astype(dtype),
             y[rows].astype(dtype),
