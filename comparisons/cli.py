@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from comparisons.compare import Comparison
 from comparisons.errors import InputError
@@ -28,24 +28,19 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
+def _whole_number(minimum: int, below: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``minimum``; ``below`` says what a smaller one is."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is {below}")
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
+    return parse
 
 
 def _learning_rate(text: str) -> float:
@@ -68,11 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
     parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
     parser.add_argument("--init", choices=INITS, default="seed", help="initial weights (seed: all 0.1, biases 0)")
-    parser.add_argument("--epochs", type=_positive_int, default=RunSpec.epochs)
+    parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=RunSpec.epochs)
     parser.add_argument(
         "--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification"
     )
-    parser.add_argument("--seed", type=_seed, default=0, help="for the shuffle/sample orders and random/keras inits")
+    parser.add_argument(
+        "--seed",
+        type=_whole_number(0, "negative"),
+        default=0,
+        help="for the shuffle/sample orders and random/keras inits",
+    )
     parser.add_argument(
         "--implementation",
         choices=(*IMPLEMENTATIONS, *KNOWN_BUGS),

@@ -52,6 +52,9 @@ def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
 
 def to_arrays(data: pd.DataFrame, problem: Problem, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) in the working dtype; the features in the problem's column order."""
-    X = data[list(problem.features)].to_numpy(dtype=dtype)
-    y = data[problem.target].to_numpy(dtype=dtype)
+    with np.errstate(over="ignore"):
+        X = data[list(problem.features)].to_numpy(dtype=dtype)
+        y = data[problem.target].to_numpy(dtype=dtype)
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise InputError(f"the data has values too large for {dtype}")
     return X, y

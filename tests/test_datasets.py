@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from comparisons import PROBLEMS, InputError, read_csv
+from comparisons import PROBLEMS, InputError, read_csv, to_arrays
 
 REGRESSION = PROBLEMS["regression"]
 
@@ -69,3 +69,10 @@ def test_malformed_csv_is_refused_in_one_line(tmp_path: Path, text: str, message
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         read_csv(tmp_path / "nope.csv", REGRESSION)
+
+
+def test_values_that_overflow_the_working_dtype_are_refused() -> None:
+    data = pd.DataFrame({"cgpa": [8.0, 1e39], "resume_score": [8.0, 9.0], "package": [4.0, 5.0]})
+    assert to_arrays(data, REGRESSION, "float64")[0][1, 0] == 1e39
+    with pytest.raises(InputError, match="too large for float32"):
+        to_arrays(data, REGRESSION, "float32")
