@@ -61,8 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--problem", choices=[*PROBLEMS, "all"], default="all")
     parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
-    parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
-    parser.add_argument("--init", choices=INITS, default="seed", help="initial weights (seed: all 0.1, biases 0)")
+    parser.add_argument("--order", choices=[*ORDERS, "all"], default="sequential", help="row order within each epoch")
+    parser.add_argument(
+        "--init", choices=[*INITS, "all"], default="seed", help="initial weights (seed: all 0.1, biases 0)"
+    )
     parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=RunSpec.epochs)
     parser.add_argument(
         "--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification"
@@ -90,6 +92,8 @@ def _table(results: list[Comparison]) -> str:
     header = [
         "problem",
         "dtype",
+        "order",
+        "init",
         "epochs",
         "manual loss",
         "keras loss",
@@ -105,6 +109,8 @@ def _table(results: list[Comparison]) -> str:
             [
                 r.spec.problem,
                 r.spec.dtype,
+                r.spec.order,
+                r.spec.init,
                 str(r.spec.epochs),
                 str(r.manual["loss"].iloc[-1]),
                 str(r.keras["loss"].iloc[-1]),
@@ -137,22 +143,23 @@ def _run(args: argparse.Namespace) -> int:
     from comparisons.datasets import read_csv
 
     problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
-    dtypes = list(DTYPES) if args.dtype == "all" else [args.dtype]
     data = None
     if args.data is not None:
         if len(problems) != 1:
             raise InputError("--data needs a single --problem (regression or classification)")
         data = read_csv(args.data, PROBLEMS[problems[0]])
     specs = [
-        RunSpec(problem=p, dtype=d, epochs=args.epochs, order=args.order, init=args.init, seed=args.seed, lr=args.lr)
+        RunSpec(problem=p, dtype=d, epochs=args.epochs, order=o, init=i, seed=args.seed, lr=args.lr)
         for p in problems
-        for d in dtypes
+        for d in (DTYPES if args.dtype == "all" else [args.dtype])
+        for o in (ORDERS if args.order == "all" else [args.order])
+        for i in (INITS if args.init == "all" else [args.init])
     ]
     results = [compare(spec, args.implementation, data) for spec in specs]
-    rates = ", ".join(f"{spec.learning_rate:g} ({spec.problem})" for spec in specs[:: len(dtypes)])
+    rates = ", ".join(f"{PROBLEMS[p].learning_rate if args.lr is None else args.lr:g} ({p})" for p in problems)
     print(
-        f"manual ({args.implementation}) vs Keras: order {args.order}, init {args.init}, seed {args.seed}, "
-        f"learning rate {rates}; ULPs counted with a floor of {results[0].tolerance.floor:g}"
+        f"manual ({args.implementation}) vs Keras, seed {args.seed}, learning rate {rates}; "
+        f"ULPs counted with a floor of {results[0].tolerance.floor:g}"
     )
     print(_table(results))
     for r in results:

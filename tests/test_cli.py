@@ -21,16 +21,24 @@ def test_main_job_matches_and_exits_0(capsys: pytest.CaptureFixture[str]) -> Non
     status, out, err = _run(capsys, "--epochs", "5")
     assert (status, err) == (0, "")
     lines = out.splitlines()
-    assert lines[1].split()[:3] == ["problem", "dtype", "epochs"]
+    assert lines[1].split()[:5] == ["problem", "dtype", "order", "init", "epochs"]
     rows = [line.split() for line in lines[2:6]]
-    assert [(r[0], r[1], r[2]) for r in rows] == [
-        ("regression", "float32", "5"),
-        ("regression", "float64", "5"),
-        ("classification", "float32", "5"),
-        ("classification", "float64", "5"),
+    assert [tuple(r[:5]) for r in rows] == [
+        ("regression", "float32", "sequential", "seed", "5"),
+        ("regression", "float64", "sequential", "seed", "5"),
+        ("classification", "float32", "sequential", "seed", "5"),
+        ("classification", "float64", "sequential", "seed", "5"),
     ]
     assert [r[-1] for r in rows[:2]] == ["identical", "identical"]
     assert lines[-1] == "4 of 4 runs match Keras after every epoch"
+
+
+def test_all_orders_and_inits(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = _run(
+        capsys, "--problem", "regression", "--dtype", "float64", "--order", "all", "--init", "all", "--epochs", "2"
+    )
+    assert status == 0
+    assert out.splitlines()[-1] == "9 of 9 runs match Keras after every epoch"
 
 
 def test_same_command_same_output(capsys: pytest.CaptureFixture[str]) -> None:
