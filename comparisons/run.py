@@ -73,19 +73,28 @@ def run_manual(spec: RunSpec, step: Step, params: Params, data: pd.DataFrame | N
 
 @functools.cache
 def _model(arch: Architecture, dtype: str) -> keras.Model:
-    """One compiled model per network and dtype: ``fit`` is traced once, then reused."""
+    """One compiled model per network and dtype: its training loop is traced once, then reused."""
     import reference
 
     return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, lr=0.001)
 
 
-def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None) -> pd.DataFrame:
+def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, path: str = "fast") -> pd.DataFrame:
+    """Keras's trajectory. ``path``: ``fast`` (the default) or ``plain``, one ``fit`` per epoch; bit-identical."""
     import reference
 
     arch = spec.definition.arch
     X, y = _data(spec, data)
     weights = [params[key] for key, _ in arch.shapes()]
-    result = reference.train(_model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate)
+    if path == "fast":
+        result = reference.train_fast(
+            _model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate
+        )
+    elif path == "plain":
+        model = reference.build_model(arch.sizes, arch.activations, arch.loss, spec.dtype, spec.learning_rate)
+        result = reference.train_plain(model, weights, X, y, row_order(spec, len(X)), spec.learning_rate)
+    else:
+        raise ValueError(f"unknown Keras path {path!r}")
     as_params = [{key: w for (key, _), w in zip(arch.shapes(), ws, strict=True)} for ws in result.weights]
     return trajectory_frame(arch, as_params, result.losses)
 

@@ -1,4 +1,4 @@
-"""reference/ on its own: one fit over the whole row sequence is the same as one fit per epoch."""
+"""reference/ on its own: the fast path is the plain one, bit for bit; Keras initial weights are seeded."""
 
 from __future__ import annotations
 
@@ -9,28 +9,39 @@ import reference
 from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
 
 
-@pytest.mark.parametrize("order", ["shuffle", "sample"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("order", ["sequential", "shuffle", "sample"])
 @pytest.mark.parametrize("problem", ["regression", "classification"])
-def test_single_fit_equals_one_fit_per_epoch(problem: str, order: str) -> None:
-    """The harness feeds Keras every epoch's rows through one ``fit`` (steps_per_epoch = rows);
-    this is the plain loop a notebook would write, one ``fit(shuffle=False)`` per epoch."""
-    spec = RunSpec(problem=problem, dtype="float64", order=order, epochs=6, seed=5)
+def test_fast_path_is_bit_identical_to_one_fit_per_epoch(problem: str, order: str, dtype: str) -> None:
+    """The fast path (Keras's train_step in one compiled loop) against the notebook's loop,
+    one ``model.fit(shuffle=False)`` per epoch: every weight and loss, every epoch, bit for bit."""
+    spec = RunSpec(problem=problem, dtype=dtype, order=order, epochs=8, seed=5)
     arch = PROBLEMS[problem].arch
-    X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], "float64")
+    X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], dtype)
     rows = row_order(spec, len(X))
-    start = reference.initial_weights(arch.sizes, arch.activations, "float64", seed=1)
+    start = reference.initial_weights(arch.sizes, arch.activations, dtype, seed=1)
+    models = [reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1) for _ in range(2)]
+    fast = reference.train_fast(models[0], start, X, y, rows, spec.learning_rate)
+    plain = reference.train_plain(models[1], start, X, y, rows, spec.learning_rate)
+    np.testing.assert_array_equal(fast.losses, plain.losses, err_msg=f"{spec.label} losses")
+    assert fast.losses.dtype == plain.losses.dtype == np.dtype(dtype)
+    for epoch, (w_fast, w_plain) in enumerate(zip(fast.weights, plain.weights, strict=True), start=1):
+        for index, (a, d) in enumerate(zip(w_fast, w_plain, strict=True)):
+            np.testing.assert_array_equal(a, d, err_msg=f"{spec.label} epoch {epoch} weight {index}")
 
-    model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", spec.learning_rate)
-    once = reference.train(model, start, X, y, rows, spec.learning_rate)
 
-    loop = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", spec.learning_rate)
-    loop.set_weights(start)
-    for epoch, epoch_rows in enumerate(rows):
-        with reference.floatx("float64"):  # else Keras casts the rows to float32
-            history = loop.fit(X[epoch_rows], y[epoch_rows], batch_size=1, epochs=1, shuffle=False, verbose=0)
-        assert history.history["loss"][0] == once.losses[epoch], f"epoch {epoch + 1} loss"
-        for w_once, w_loop in zip(once.weights[epoch], loop.get_weights(), strict=True):
-            np.testing.assert_array_equal(w_once, w_loop, err_msg=f"epoch {epoch + 1}")
+def test_fast_path_reuses_its_model_across_runs() -> None:
+    """A second run on the same model starts from the weights it is given, not where the first ended."""
+    arch = PROBLEMS["regression"].arch
+    X, y = to_arrays(PROBLEMS["regression"].data(), PROBLEMS["regression"], "float64")
+    rows = np.tile(np.arange(4), (3, 1))
+    start = reference.initial_weights(arch.sizes, arch.activations, "float64", seed=2)
+    model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
+    first = reference.train_fast(model, start, X, y, rows, 0.001)
+    again = reference.train_fast(model, start, X, y, rows, 0.001)
+    np.testing.assert_array_equal(first.losses, again.losses)
+    other_rate = reference.train_fast(model, start, X, y, rows, 0.002)
+    assert not np.array_equal(first.losses, other_rate.losses)
 
 
 def test_keras_initial_weights_are_seeded() -> None:
