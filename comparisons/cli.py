@@ -1,14 +1,17 @@
-"""``python -m comparisons``: run both sides, print a table, exit 0 when everything matches.
+"""``python -m comparisons [check|report|bench]``: run both sides and say whether they match.
 
-Exit status: 0 all runs match Keras, 1 something does not, 2 bad input (one line
-on stderr), 3 an internal error (one line; ``--debug`` shows the traceback).
+With no command it checks (prints the table). Exit status: 0 everything matches
+Keras, 1 something does not, 2 bad input (one line on stderr), 3 an internal
+error (one line; ``--debug`` shows the traceback), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from comparisons.compare import Comparison
 from comparisons.errors import InputError
@@ -21,6 +24,7 @@ from manual.bugs import KNOWN_BUGS
 __all__ = ["main"]
 
 PROG = "python -m comparisons"
+COMMANDS = ("check", "report", "bench")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,12 +57,7 @@ def _learning_rate(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description="Train the document's network by hand-written backprop and by Keras from identical "
-        "weights and rows, and compare them after every epoch.",
-    )
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", choices=[*PROBLEMS, "all"], default="all")
     parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
     parser.add_argument("--order", choices=[*ORDERS, "all"], default="sequential", help="row order within each epoch")
@@ -85,23 +84,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser(command: str = "check") -> argparse.ArgumentParser:
+    descriptions = {
+        "check": "Train the document's network by hand-written backprop and by Keras from identical "
+        "weights and rows, and compare them after every epoch. Commands: check (the default), report, bench.",
+        "report": "Run the comparisons and write a CSV per run, summary.md and a self-contained report.html.",
+        "bench": "Time the plain Keras path (one fit per epoch) against the fast one on the same work.",
+    }
+    prog = PROG if command == "check" else f"{PROG} {command}"
+    parser = _Parser(prog=prog, description=descriptions[command])
+    if command == "bench":
+        parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=1000)
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+        parser.add_argument("--debug", action="store_true", help="show tracebacks")
+        return parser
+    _add_run_options(parser)
+    if command == "report":
+        parser.add_argument(
+            "--out", metavar="DIR", required=True, help="the report folder (replaced if it holds a report)"
+        )
+        parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
     return parser
 
 
+def _progress(quiet: bool) -> Callable[[str], None]:
+    """Progress on stderr, rewritten in place; silent when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return lambda message: None
+
+    def show(message: str) -> None:
+        sys.stderr.write(f"\r\033[K{message}")
+        sys.stderr.flush()
+
+    return show
+
+
 def _table(results: list[Comparison]) -> str:
-    header = [
-        "problem",
-        "dtype",
-        "order",
-        "init",
-        "epochs",
-        "manual loss",
-        "keras loss",
-        "max ULP weights",
-        "max ULP loss",
-        "allowed",
-        "verdict",
-    ]
+    header = ["problem", "dtype", "order", "init", "epochs", "manual loss", "keras loss"]
+    header += ["max ULP weights", "max ULP loss", "allowed", "verdict"]
     rows = [header]
     for r in results:
         tol = r.tolerance
@@ -139,7 +162,7 @@ def _first_mismatch(result: Comparison) -> str:
     raise AssertionError("a run that does not match must fail the assertion")  # the two checks disagree
 
 
-def _run(args: argparse.Namespace) -> int:
+def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Comparison]:
     from comparisons.datasets import read_csv
 
     problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
@@ -155,7 +178,16 @@ def _run(args: argparse.Namespace) -> int:
         for o in (ORDERS if args.order == "all" else [args.order])
         for i in (INITS if args.init == "all" else [args.init])
     ]
-    results = [compare(spec, args.implementation, data) for spec in specs]
+    results = []
+    for n, spec in enumerate(specs, start=1):
+        progress(f"run {n}/{len(specs)}: {spec.label}")
+        results.append(compare(spec, args.implementation, data))
+    progress("")
+    return results
+
+
+def _print_results(args: argparse.Namespace, results: list[Comparison]) -> int:
+    problems = list(dict.fromkeys(r.spec.problem for r in results))
     rates = ", ".join(f"{PROBLEMS[p].learning_rate if args.lr is None else args.lr:g} ({p})" for p in problems)
     print(
         f"manual ({args.implementation}) vs Keras, seed {args.seed}, learning rate {rates}; "
@@ -171,11 +203,48 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if matched == len(results) else 1
 
 
+def _check(args: argparse.Namespace) -> int:
+    return _print_results(args, _compare_all(args, _progress(quiet=False)))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from comparisons.report import write_report
+
+    progress = _progress(args.quiet)
+    out = Path(args.out)
+    results = _compare_all(args, progress)
+    write_report(results, out, seed=args.seed, implementation=args.implementation, progress=progress)
+    progress("")
+    status = _print_results(args, results)
+    print(
+        f"Report written to {out}/: open {out / 'report.html'} in a browser; summary.md and one CSV per run beside it"
+    )
+    return status
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from comparisons.bench import bench
+
+    result = bench(args.epochs, _progress(args.quiet))
+    _progress(args.quiet)("")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{result['epochs']} epochs of both problems (float64), per-epoch weights and losses:")
+        print(f"  Keras plain path, one fit per epoch: {result['plain_s']:.2f} s")
+        print(f"  Keras fast path, one compiled loop:  {result['fast_s']:.2f} s ({result['speedup']}x faster)")
+        print(f"  manual numpy side:                   {result['manual_s']:.2f} s")
+        print(f"  trajectories {'identical' if result['identical'] else 'DIFFERENT'} (plain vs fast, bit for bit)")
+    return 0 if result["identical"] else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    command = args_in.pop(0) if args_in and args_in[0] in COMMANDS else "check"
+    debug = "--debug" in args_in
     try:
-        return _run(parser.parse_args(argv))
+        args = build_parser(command).parse_args(args_in)
+        return {"check": _check, "report": _report, "bench": _bench}[command](args)
     except InputError as error:
         if debug:
             raise

@@ -1,0 +1,248 @@
+"""Comparison reports: a CSV per run, summary.md, and a self-contained report.html.
+
+The CSV and Markdown files are byte-identical for the same command on the same
+machine (no timestamps); the HTML alone carries the time it was made. The whole
+report is written into a temporary folder beside ``out`` and moved into place at
+the end, so an interrupted run leaves the previous report, or none, never half of one.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from comparisons.compare import Comparison
+from comparisons.errors import InputError
+
+__all__ = ["MARKER", "run_csv", "summary_markdown", "write_report"]
+
+MARKER = ".comparisons-report"  # marks a folder as ours, so a later run may replace it
+
+
+def run_csv(result: Comparison) -> pd.DataFrame:
+    """Per epoch, for the loss and every parameter: manual, keras, abs diff, ulp, side by side."""
+    columns: dict[str, object] = {"epoch": result.manual["epoch"]}
+    for value in result.manual.columns.drop("epoch"):
+        columns[f"{value} manual"] = result.manual[value]
+        columns[f"{value} keras"] = result.keras[value]
+        columns[f"{value} abs diff"] = result.abs_diff[value]
+        columns[f"{value} ulp"] = result.ulps[value]
+    return pd.DataFrame(columns)
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow
+
+    return {
+        "Python": platform.python_version(),
+        "TensorFlow": tensorflow.__version__,
+        "Keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+SUMMARY_COLUMNS = [
+    "problem",
+    "dtype",
+    "order",
+    "init",
+    "epochs",
+    "learning rate",
+    "final loss (manual)",
+    "final loss (keras)",
+    "max ULP weights",
+    "max ULP loss",
+    "first epoch over tolerance",
+    "verdict",
+]
+
+
+def _summary_rows(results: list[Comparison]) -> list[list[str]]:
+    return [
+        [
+            r.spec.problem,
+            r.spec.dtype,
+            r.spec.order,
+            r.spec.init,
+            str(r.spec.epochs),
+            f"{r.spec.learning_rate:g}",
+            str(r.manual["loss"].iloc[-1]),
+            str(r.keras["loss"].iloc[-1]),
+            f"{r.max_ulp_weights:g}",
+            f"{r.max_ulp_loss:g}",
+            "-" if r.first_epoch_over is None else str(r.first_epoch_over),
+            r.verdict,
+        ]
+        for r in results
+    ]
+
+
+def summary_markdown(results: list[Comparison], seed: int, implementation: str) -> str:
+    floor = results[0].tolerance.floor
+    allowed = "; ".join(
+        f"{r.spec.problem} {r.spec.dtype} {r.tolerance.weights:g} (weights) / {r.tolerance.loss:g} (loss)"
+        for r in {(r.spec.problem, r.spec.dtype): r for r in results}.values()
+    )
+    lines = [
+        "# Manual backprop vs Keras",
+        "",
+        f"Manual side: `{implementation}`. Seed {seed}. ULP distances counted with a floor of {floor:g}. "
+        f"Allowed ULPs: {allowed}.",
+        "",
+        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(SUMMARY_COLUMNS),
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in _summary_rows(results)]
+    matched = sum(r.matches for r in results)
+    lines += ["", f"{matched} of {len(results)} runs match Keras after every epoch.", "", "## Versions", ""]
+    lines += [f"- {name}: {version}" for name, version in _versions().items()]
+    return "\n".join(lines) + "\n"
+
+
+def _png(figure: object) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})  # type: ignore[attr-defined]
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _math(name: str) -> str:
+    """The document's name as mathtext: w^1_11 -> $w^{1}_{11}$, b_21 -> $b_{21}$."""
+    if name.startswith("w^"):
+        layer, index = name[2:].split("_")
+        return f"$w^{{{layer}}}_{{{index}}}$"
+    return f"$b_{{{name[2:]}}}$"
+
+
+def _figures(result: Comparison) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    epochs = result.manual["epoch"].to_numpy()
+    fig, (loss_ax, ulp_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
+    loss_ax.plot(epochs, result.manual["loss"], label="manual", linewidth=2.5, alpha=0.6)
+    loss_ax.plot(epochs, result.keras["loss"], label="Keras", linestyle="--", color="black", linewidth=1)
+    loss_ax.set(title="epoch loss", xlabel="epoch", ylabel="loss")
+    loss_ax.legend()
+    ulps = result.ulps
+    ulp_ax.plot(epochs, ulps[result.parameters].max(axis=1), label="weights (max)")
+    ulp_ax.plot(epochs, ulps["loss"], label="loss", linestyle="--")
+    ulp_ax.axhline(
+        result.tolerance.weights, color="red", linewidth=0.8, label=f"tolerance ({result.tolerance.weights:g})"
+    )
+    ulp_ax.set_yscale("symlog", linthresh=1)  # log above 1 ULP, and 0 (bit-identical) stays visible
+    ulp_ax.set(title="max ULP distance per epoch", xlabel="epoch", ylabel="ULP")
+    peak = float(ulps[[*result.parameters, "loss"]].to_numpy().max())
+    ulp_ax.set_ylim(0, max(10.0, 2 * peak))
+    decades = np.log10(max(10.0, 2 * peak))
+    base = 10 ** max(1, int(np.ceil(decades / 6)))  # at most about 6 ticks, however far apart
+    ulp_ax.yaxis.set_major_locator(matplotlib.ticker.SymmetricalLogLocator(linthresh=1, base=base))
+    if peak == 0:
+        ulp_ax.text(0.5, 0.5, "bit-identical", transform=ulp_ax.transAxes, ha="center", color="green")
+    ulp_ax.legend(loc="best", fontsize="small")
+    first = _png(fig)
+    plt.close(fig)
+
+    names = result.parameters
+    cols = 3
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        ax.plot(epochs, result.manual[name], linewidth=2.5, alpha=0.6, label="manual")
+        ax.plot(epochs, result.keras[name], linestyle="--", color="black", linewidth=1, label="Keras")
+        ax.set_title(_math(name))
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    axes.flat[0].legend()
+    fig.tight_layout()
+    second = _png(fig)
+    plt.close(fig)
+    return [first, second]
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
+th { background: #f3f3f3; }
+td.bad { color: #b00; font-weight: bold; }
+img { max-width: 100%; }
+section { page-break-inside: avoid; margin-top: 2em; }
+@media print { body { margin: 0; max-width: none; } section { page-break-before: always; } }
+"""
+
+
+def _html(results: list[Comparison], summary: str, progress: Callable[[str], None]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
+    body = ""
+    for r, row in zip(results, _summary_rows(results), strict=True):
+        cells = "".join(f"<td>{html.escape(c)}</td>" for c in row[:-1])
+        body += f'<tr>{cells}<td class="{"" if r.matches else "bad"}">{html.escape(row[-1])}</td></tr>\n'
+    intro = summary.split("\n| ")[0].split("\n", 2)[2]  # the settings line of summary.md
+    versions = summary.split("## Versions\n", 1)[1].strip().replace("- ", "").replace("\n", "; ")
+    made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    sections = []
+    for n, r in enumerate(results, start=1):
+        progress(f"plotting {n}/{len(results)}: {r.spec.label}")
+        images = "".join(
+            f'<img alt="{html.escape(r.spec.label)}" src="data:image/png;base64,{png}">' for png in _figures(r)
+        )
+        sections.append(f"<section><h2>{html.escape(r.spec.label)}: {html.escape(r.verdict)}</h2>{images}</section>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>Manual backprop vs Keras</title>"
+        f"<style>{_STYLE}</style></head><body>\n"
+        f"<h1>Manual backprop vs Keras</h1><p>{html.escape(intro.strip())}</p>\n"
+        f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}</tbody></table>\n"
+        f"<p>{sum(r.matches for r in results)} of {len(results)} runs match Keras after every epoch.</p>\n"
+        f"<p>Made {made} with {html.escape(versions)}.</p>\n" + "\n".join(sections) + "\n</body></html>\n"
+    )
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise InputError(f"{out}: folder is not empty and holds no earlier report; choose a new or empty folder")
+
+
+def write_report(
+    results: list[Comparison], out: Path, *, seed: int, implementation: str, progress: Callable[[str], None]
+) -> None:
+    _check_out(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        for n, r in enumerate(results, start=1):
+            progress(f"writing {n}/{len(results)}: {r.spec.label}.csv")
+            run_csv(r).to_csv(staging / f"{r.spec.label}.csv", index=False, lineterminator="\n")
+        summary = summary_markdown(results, seed, implementation)
+        (staging / "summary.md").write_text(summary, encoding="utf-8")
+        (staging / "report.html").write_text(_html(results, summary, progress), encoding="utf-8")
+        (staging / MARKER).write_text("written by python -m comparisons report; safe to replace\n", encoding="utf-8")
+        os.chmod(staging, 0o755)  # mkdtemp makes it private
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            out.rename(retired / out.name)
+            staging.rename(out)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,47 @@
+"""``python -m comparisons bench``: both Keras paths on the same work, and whether they agree."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import comparisons.bench
+from comparisons.cli import main
+from comparisons.run import run_keras
+from comparisons.spec import RunSpec
+from manual import Params
+
+
+def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--epochs", "2", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"epochs", "plain_s", "fast_s", "speedup", "identical", "manual_s"}
+    assert result["epochs"] == 2
+    assert result["identical"] is True
+    assert result["plain_s"] > 0
+    assert result["fast_s"] > 0
+    assert result["manual_s"] > 0
+
+
+def test_bench_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1 epochs of both problems (float64), per-epoch weights and losses:\n")
+    assert "trajectories identical (plain vs fast, bit for bit)" in out
+
+
+def test_bench_notices_when_the_paths_differ(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def off_by_one_ulp(spec: RunSpec, params: Params, path: str = "fast") -> pd.DataFrame:
+        trajectory = run_keras(spec, params, path=path)
+        if path == "plain":
+            trajectory.loc[trajectory.index[-1], "b_21"] = np.nextafter(trajectory["b_21"].iloc[-1], np.inf)
+        return trajectory
+
+    monkeypatch.setattr(comparisons.bench, "run_keras", off_by_one_ulp)
+    assert main(["bench", "--epochs", "1", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["identical"] is False
