@@ -3,6 +3,14 @@
 Never imports manual/ or comparisons/.
 """
 
-from reference.keras_model import KerasTrajectory, build_model, floatx, initial_weights, train_fast, train_plain
+from reference.keras_model import (
+    KerasTrajectory,
+    build_model,
+    floatx,
+    initial_weights,
+    train_fast,
+    train_plain,
+    train_steps,
+)
 
-__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain"]
+__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain", "train_steps"]

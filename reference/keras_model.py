@@ -44,7 +44,7 @@ with _quiet_native_stderr():
     tensorflow.config.list_physical_devices()  # device discovery logs its CUDA complaints now, quietly
 import numpy as np  # noqa: E402
 
-__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain"]
+__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain", "train_steps"]
 
 
 @dataclass(frozen=True)
@@ -118,31 +118,68 @@ def train_plain(
     return KerasTrajectory(weights=recorded, losses=np.array(losses, dtype=dtype))
 
 
-def _compiled_loop(model: keras.Model, dtype: str) -> Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]:
+def _compiled_loop(
+    model: keras.Model, dtype: str, per_step: bool
+) -> Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]:
     """Keras's own ``train_step`` (forward pass, loss, loss tracker, gradients, SGD
     update: what ``fit`` compiles into its train function), driven row by row and
-    epoch by epoch inside one TensorFlow graph. Built once per model."""
-    if getattr(model, "_reference_loop", None) is not None:
-        return model._reference_loop
+    epoch by epoch inside one TensorFlow graph. Built once per model and mode.
+
+    Per epoch, the loss tracker starts afresh as ``fit`` does, and its mean after
+    the epoch's rows is recorded with the weights. ``per_step``: the tracker starts
+    afresh before every row instead, so what it holds after the row is that row's
+    loss, recorded with the weights after every update.
+    """
+    cache: dict[bool, Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]]
+    cache = model.__dict__.setdefault("_reference_loops", {})
+    if per_step in cache:
+        return cache[per_step]
     variables = model.trainable_variables
     spec = tensorflow.TensorSpec(shape=(None, None, None), dtype=dtype)
 
     @tensorflow.function(input_signature=[spec, spec], reduce_retracing=True)  # type: ignore[untyped-decorator]  # tensorflow is untyped
     def loop(X: tensorflow.Tensor, y: tensorflow.Tensor) -> tuple[tensorflow.Tensor, list[tensorflow.Tensor]]:
         epochs, rows = tensorflow.shape(X)[0], tensorflow.shape(X)[1]
-        losses = tensorflow.TensorArray(dtype, size=epochs)
-        weights = [tensorflow.TensorArray(dtype, size=epochs) for _ in variables]
+        size = epochs * rows if per_step else epochs
+        losses = tensorflow.TensorArray(dtype, size=size)
+        weights = [tensorflow.TensorArray(dtype, size=size) for _ in variables]
         for e in tensorflow.range(epochs):
             model.reset_metrics()  # as fit does at the start of every epoch
             logs = {"loss": tensorflow.constant(0, dtype=dtype)}
             for i in tensorflow.range(rows):
+                if per_step:
+                    model.reset_metrics()
                 logs = model.train_step((X[e, i : i + 1], y[e, i : i + 1]))
-            losses = losses.write(e, logs["loss"])  # the tracker's mean over this epoch's rows
-            weights = [w.write(e, v) for w, v in zip(weights, variables, strict=True)]
+                if per_step:
+                    losses = losses.write(e * rows + i, logs["loss"])
+                    weights = [w.write(e * rows + i, v) for w, v in zip(weights, variables, strict=True)]
+            if not per_step:
+                losses = losses.write(e, logs["loss"])  # the tracker's mean over this epoch's rows
+                weights = [w.write(e, v) for w, v in zip(weights, variables, strict=True)]
         return losses.stack(), [w.stack() for w in weights]
 
-    model._reference_loop = loop
+    cache[per_step] = loop
     return loop
+
+
+def _run_loop(
+    model: keras.Model,
+    weights: list[np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    order: np.ndarray,
+    lr: float,
+    per_step: bool,
+) -> KerasTrajectory:
+    dtype = _start(model, weights, lr)
+    with floatx(dtype):
+        losses, stacked = _compiled_loop(model, dtype, per_step)(
+            X[order].astype(dtype), y[order].astype(dtype)[..., None]
+        )
+    per_variable = [np.asarray(w) for w in stacked]
+    return KerasTrajectory(
+        weights=[[w[k] for w in per_variable] for k in range(len(losses))], losses=np.asarray(losses, dtype=dtype)
+    )
 
 
 def train_fast(
@@ -153,11 +190,12 @@ def train_fast(
     Bit-identical to ``train_plain`` (tests/test_reference.py holds them together)
     and about 100 times faster: Python is not re-entered once per epoch.
     """
-    dtype = _start(model, weights, lr)
-    with floatx(dtype):
-        losses, stacked = _compiled_loop(model, dtype)(X[order].astype(dtype), y[order].astype(dtype)[..., None])
-    per_variable = [np.asarray(w) for w in stacked]
-    epochs = order.shape[0]
-    return KerasTrajectory(
-        weights=[[w[e] for w in per_variable] for e in range(epochs)], losses=np.asarray(losses, dtype=dtype)
-    )
+    return _run_loop(model, weights, X, y, order, lr, per_step=False)
+
+
+def train_steps(
+    model: keras.Model, weights: list[np.ndarray], X: np.ndarray, y: np.ndarray, order: np.ndarray, lr: float
+) -> KerasTrajectory:
+    """``train_fast``, recorded after every update: ``weights[k]`` and ``losses[k]`` (that row's
+    loss, before its update) for the k-th row of ``order.reshape(-1)``."""
+    return _run_loop(model, weights, X, y, order, lr, per_step=True)

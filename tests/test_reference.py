@@ -7,6 +7,7 @@ import pytest
 
 import reference
 from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
+from manual.training import epoch_loss
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -54,3 +55,25 @@ def test_keras_initial_weights_are_seeded() -> None:
     assert not np.array_equal(first[0], other[0])
     assert first[0].dtype == np.float32
     assert np.all(first[1] == 0)  # Keras's zero biases
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("problem", ["regression", "classification"])
+def test_per_step_recording_agrees_with_per_epoch(problem: str, dtype: str) -> None:
+    """Weights after each epoch's last row are the epoch's weights; each row's loss, averaged as
+    Keras's Mean metric does, is the epoch loss History would report, bit for bit."""
+    spec = RunSpec(problem=problem, dtype=dtype, order="sample", epochs=5, seed=8)
+    arch = PROBLEMS[problem].arch
+    X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], dtype)
+    rows = row_order(spec, len(X))
+    start = reference.initial_weights(arch.sizes, arch.activations, dtype, seed=3)
+    model = reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1)
+    per_epoch = reference.train_fast(model, start, X, y, rows, spec.learning_rate)
+    per_step = reference.train_steps(model, start, X, y, rows, spec.learning_rate)
+    assert len(per_step.weights) == rows.size
+    n = rows.shape[1]
+    for epoch in range(spec.epochs):
+        row_losses = per_step.losses[epoch * n : (epoch + 1) * n]
+        assert epoch_loss(row_losses) == per_epoch.losses[epoch], f"epoch {epoch + 1}"
+        for a, d in zip(per_step.weights[(epoch + 1) * n - 1], per_epoch.weights[epoch], strict=True):
+            np.testing.assert_array_equal(a, d)
