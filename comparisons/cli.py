@@ -24,7 +24,7 @@ from manual.bugs import KNOWN_BUGS
 __all__ = ["main"]
 
 PROG = "python -m comparisons"
-COMMANDS = ("check", "report", "bench")
+COMMANDS = ("check", "report", "bench", "audit")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +92,8 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         "weights and rows, and compare them after every epoch. Commands: check (the default), report, bench.",
         "report": "Run the comparisons and write a CSV per run, summary.md and a self-contained report.html.",
         "bench": "Time the plain Keras path (one fit per epoch) against the fast one on the same work.",
+        "audit": "Check your own step(params, x, y, lr) -> (new_params, loss) against Keras after every step, "
+        "under every init, and name the known bugs that reproduce a divergence.",
     }
     prog = PROG if command == "check" else f"{PROG} {command}"
     parser = _Parser(prog=prog, description=descriptions[command])
@@ -99,6 +101,27 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=1000)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+        parser.add_argument("--debug", action="store_true", help="show tracebacks")
+        return parser
+    if command == "audit":
+        parser.add_argument(
+            "target", metavar="PATH.py[:FUNC]", help="your file, and the function in it (default: step)"
+        )
+        parser.add_argument("--problem", choices=list(PROBLEMS), required=True)
+        parser.add_argument("--dtype", choices=DTYPES, default="float64")
+        parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
+        parser.add_argument(
+            "--init", choices=[*INITS, "all"], default="all", help="initial weights (default: every init)"
+        )
+        parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=50)
+        parser.add_argument(
+            "--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification"
+        )
+        parser.add_argument("--seed", type=_whole_number(0, "negative"), default=0)
+        parser.add_argument(
+            "--timeout", type=_learning_rate, default=60.0, help="seconds your code may take in all (default 60)"
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
     _add_run_options(parser)
@@ -238,13 +261,28 @@ def _bench(args: argparse.Namespace) -> int:
     return 0 if result["identical"] else 1
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from comparisons.audit import as_json, as_text, audit
+
+    path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
+    if not func.isidentifier():
+        raise InputError(f"{args.target}: {func!r} is not a function name")
+    base = RunSpec(
+        problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
+    )
+    inits = list(INITS) if args.init == "all" else [args.init]
+    result = audit(Path(path), func, base, inits, args.timeout)
+    print(json.dumps(as_json(result)) if args.json else as_text(result))
+    return 0 if result.verdict == "match" else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     command = args_in.pop(0) if args_in and args_in[0] in COMMANDS else "check"
     debug = "--debug" in args_in
     try:
         args = build_parser(command).parse_args(args_in)
-        return {"check": _check, "report": _report, "bench": _bench}[command](args)
+        return {"check": _check, "report": _report, "bench": _bench, "audit": _audit}[command](args)
     except InputError as error:
         if debug:
             raise

@@ -11,21 +11,34 @@ from, so its distance is measured in ULPs of ``floor`` instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["ulp_distance", "ulp_frame"]
+__all__ = ["relative_distance", "ulp_distance", "ulp_frame"]
+
+
+def _distance(actual: npt.ArrayLike, desired: npt.ArrayLike, unit: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """|actual - desired| / unit(desired): 0 where identical (NaN and infinities included), inf where one is NaN."""
+    a = np.asarray(actual, dtype=np.float64)
+    d = np.asarray(desired, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        distance = np.abs(a - d) / unit(d)
+    same = (a == d) | (np.isnan(a) & np.isnan(d))
+    return np.where(same, 0.0, np.where(np.isnan(distance), np.inf, distance))
 
 
 def ulp_distance(actual: npt.ArrayLike, desired: npt.ArrayLike, dtype: str, floor: float) -> np.ndarray:
-    a = np.asarray(actual, dtype=np.float64)
-    d = np.asarray(desired, dtype=np.float64)
-    scale = np.maximum(np.abs(d), floor).astype(dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        distance = np.abs(a - d) / np.spacing(scale).astype(np.float64)
-    same = (a == d) | (np.isnan(a) & np.isnan(d))  # identical, infinities and NaN included
-    return np.where(same, 0.0, np.where(np.isnan(distance), np.inf, distance))
+    return _distance(
+        actual, desired, lambda d: np.spacing(np.maximum(np.abs(d), floor).astype(dtype)).astype(np.float64)
+    )
+
+
+def relative_distance(actual: npt.ArrayLike, desired: npt.ArrayLike, floor: float) -> np.ndarray:
+    """|actual - desired| / max(|desired|, floor): the audit's measure for a user's code."""
+    return _distance(actual, desired, lambda d: np.maximum(np.abs(d), floor))
 
 
 def ulp_frame(actual: pd.DataFrame, desired: pd.DataFrame, dtype: str, floor: float) -> pd.DataFrame:

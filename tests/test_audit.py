@@ -1,0 +1,294 @@
+"""``python -m comparisons audit``: a user's own step file against Keras, after every step.
+
+Every known bug is written here as a user would write it (not by calling
+manual.bugs), and must be reported with the right first divergence and named
+by the diagnosis; correct steps in several styles must pass; every kind of bad
+input must get exit status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comparisons.cli import main
+from manual.bugs import KNOWN_BUGS
+
+EPOCHS = "10"
+
+TEMPLATE = """
+import numpy as np
+
+
+def step(params, x, y, lr):
+    W1, b1, W2, b2 = (params[k].copy() for k in ("W1", "b1", "W2", "b2"))
+    h = ACT(x[0] * W1[0] + x[1] * W1[1] + b1)  # O_11, O_12
+    y_hat = ACT(h[0] * W2[0, 0] + h[1] * W2[1, 0] + b2[0])
+    loss = LOSS
+    e = ERROR  # dL/dz at the output neuron
+    W2_new = W2 - lr * e * h[:, None]
+    b2_new = b2 - lr * e  #@b2
+    delta = e * W2[:, 0] * SLOPE  #@delta
+    W1_new = W1 - lr * np.outer(x, delta)  #@W1
+    b1_new = b1 - lr * delta
+    new = {"W1": W1_new, "b1": b1_new, "W2": W2_new, "b2": b2_new}
+    return new, loss  #@return
+"""
+
+PROBLEM_PARTS = {
+    "regression": {
+        "ACT": "",
+        "LOSS": "(y - y_hat) ** 2",
+        "ERROR": "-2 * (y - y_hat)",
+        " * SLOPE": "",
+    },
+    "classification": {
+        "ACT": "(lambda z: 1 / (1 + np.exp(-z)))",
+        "LOSS": "-y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat)",
+        "ERROR": "-(y - y_hat)",
+        "SLOPE": "h * (1 - h)",
+    },
+}
+
+AFTER_UPDATE = """
+    h2 = ACT(x[0] * W1_new[0] + x[1] * W1_new[1] + b1_new)
+    after = ACT(h2[0] * W2_new[0, 0] + h2[1] * W2_new[1, 0] + b2_new[0])
+    y_hat = after
+    return new, LOSS  #@return"""
+
+# bug -> (the lines that change, as a user would write them)
+BUGGY_LINES = {
+    "b2-from-W2": {"b2 - lr * e  #@b2": "W2[1] - lr * e  #@b2"},
+    "W2-updated-first": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2_new[:, 0] * SLOPE  #@delta"},
+    "W1-indices-swapped": {"np.outer(x, delta)  #@W1": "np.outer(delta, x)  #@W1"},
+    "hidden-error-crossed": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2[::-1, 0] * SLOPE  #@delta"},
+    "sigmoid-derivative-dropped": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2[:, 0]  #@delta"},
+    "factor-two-dropped": {"ERROR  #": "-(y - y_hat)  #"},
+    "loss-after-update": {"\n    return new, loss  #@return": AFTER_UPDATE},
+}
+
+W1_AND_B1 = ["w^1_11", "w^1_12", "w^1_21", "w^1_22", "b_11", "b_12"]
+ALL_PARAMETERS = [*W1_AND_B1[:4], "b_11", "b_12", "w^2_11", "w^2_21", "b_21"]
+
+# bug -> (init, epoch, step, the values that differ there): the first divergence the audit must report
+EXPECTED = {
+    "b2-from-W2": ("seed", 1, 1, ["b_21"]),
+    "W2-updated-first": ("seed", 1, 1, W1_AND_B1),
+    # the first row is (8, 8): with x_1 = x_2 and every weight 0.1 the swap changes nothing until row 2
+    "W1-indices-swapped": ("seed", 1, 2, ["w^1_12", "w^1_21"]),
+    # invisible with every weight 0.1: the first init to expose it is random
+    "hidden-error-crossed": ("random", 1, 1, W1_AND_B1),
+    "sigmoid-derivative-dropped": ("seed", 1, 1, W1_AND_B1),
+    "factor-two-dropped": ("seed", 1, 1, ALL_PARAMETERS),  # the loss is taken before the update: still right
+    "loss-after-update": ("seed", 1, 1, ["loss"]),
+}
+
+CASES = [
+    pytest.param(problem, bug, id=f"{problem}-{bug}")
+    for problem in ("regression", "classification")
+    for bug in BUGGY_LINES
+    if not (problem == "regression" and bug == "sigmoid-derivative-dropped")
+    and not (problem == "classification" and bug == "factor-two-dropped")
+]
+
+
+def user_file(tmp_path: Path, problem: str, bug: str | None = None, name: str = "user_step.py") -> Path:
+    text = TEMPLATE
+    for old, new in (BUGGY_LINES[bug] if bug else {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    for old, new in PROBLEM_PARTS[problem].items():
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["audit", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], path: Path, problem: str, *extra: str) -> tuple[int, dict[str, Any]]:
+    status, out, err = audit(capsys, str(path), "--problem", problem, "--epochs", EPOCHS, "--json", *extra)
+    assert err == ""
+    return status, json.loads(out)
+
+
+@pytest.mark.parametrize(("problem", "bug"), CASES)
+def test_known_bug_written_by_a_user_is_found_and_named(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str, bug: str
+) -> None:
+    status, report = audit_json(capsys, user_file(tmp_path, problem, bug), problem)
+    assert (status, report["verdict"]) == (1, "diverged")
+    init, epoch, step, names = EXPECTED[bug]
+    first = report["first_divergence"]
+    assert (first["init"], first["epoch"], first["step"]) == (init, epoch, step)
+    assert [p["name"] for p in first["parameters"]] == names
+    for p in first["parameters"]:
+        assert p["distance"] > report["threshold"]
+        assert p["user"] != p["keras"]
+    assert report["bugs"] == [bug]
+    assert report["diagnosis"] == KNOWN_BUGS[bug].diagnosis
+
+
+@pytest.mark.parametrize("problem", ["regression", "classification"])
+def test_the_template_without_bugs_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str) -> None:
+    status, report = audit_json(capsys, user_file(tmp_path, problem), problem)
+    assert (status, report["verdict"], report["first_divergence"], report["diagnosis"]) == (0, "match", None, None)
+    assert [r["init"] for r in report["runs"]] == ["seed", "random", "keras"]
+    assert max(r["max_distance"] for r in report["runs"]) < 1e-13
+
+
+@pytest.mark.parametrize(
+    ("example", "problem"),
+    [
+        pytest.param("correct_regression.py", "regression", id="vectorized"),
+        pytest.param("correct_classification.py", "classification", id="formula-by-formula-mutating-in-place"),
+    ],
+)
+def test_correct_examples_match(capsys: pytest.CaptureFixture[str], example: str, problem: str) -> None:
+    path = Path(__file__).resolve().parent.parent / "examples" / example
+    status, out, _ = audit(capsys, str(path), "--problem", problem, "--epochs", EPOCHS)
+    assert status == 0
+    assert out.startswith(f"MATCH: {path}:step agrees with Keras after every step under every init")
+
+
+@pytest.mark.parametrize("problem", ["regression", "classification"])
+def test_the_notebooks_three_bugs_are_named_together(capsys: pytest.CaptureFixture[str], problem: str) -> None:
+    path = Path(__file__).resolve().parent.parent / "examples" / f"notebook_{problem}.py"
+    status, report = audit_json(capsys, path, problem)
+    assert status == 1
+    assert report["bugs"] == ["b2-from-W2", "W2-updated-first", "W1-indices-swapped"]
+    assert report["first_divergence"]["init"] == "seed"
+
+
+def test_float32_and_a_single_init(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = user_file(tmp_path, "regression")
+    status, report = audit_json(capsys, path, "regression", "--dtype", "float32", "--init", "random")
+    assert (status, [r["init"] for r in report["runs"]], report["threshold"]) == (0, ["random"], 5e-5)
+
+
+def test_function_name_after_a_colon(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "mine.py"
+    path.write_text(user_file(tmp_path, "regression").read_text().replace("def step(", "def my_update("))
+    status, _, err = audit(capsys, f"{path}:my_update", "--problem", "regression", "--epochs", "2")
+    assert (status, err) == (0, "")
+
+
+def test_nan_is_a_divergence_where_it_first_appears(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "nan_step.py"
+    text = user_file(tmp_path, "regression").read_text()
+    path.write_text(
+        text.replace(
+            "    return new, loss", "    if x[0] == 6:\n        new['b2'] = new['b2'] * np.nan\n    return new, loss"
+        )
+    )
+    status, report = audit_json(capsys, path, "regression")
+    first = report["first_divergence"]
+    assert status == 1
+    assert (first["init"], first["epoch"], first["step"], first["row"]) == ("seed", 1, 3, 2)
+    assert first["parameters"][0]["name"] == "b_21"
+    assert first["parameters"][0]["distance"] == float("inf")
+    assert report["bugs"] is None
+
+
+def _bad(tmp_path: Path, source: str | bytes) -> Path:
+    path = tmp_path / "bad.py"
+    if isinstance(source, bytes):
+        path.write_bytes(source)
+    else:
+        path.write_text(source)
+    return path
+
+
+GOOD_BODY = "    return ({'W1': params['W1'], 'b1': params['b1'], 'W2': params['W2'], 'b2': params['b2']}, 0.5)\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00", "not a Python source file (not UTF-8 text)", id="binary"),
+        pytest.param(
+            "def step(params, x, y, lr)\n    return params, 0\n",
+            "not valid Python: expected ':' at line 1",
+            id="syntax",
+        ),
+        pytest.param("import numpy\n", "defines no function 'step'", id="no-function"),
+        pytest.param("step = 3\n", "'step' is a int, not a function", id="not-callable"),
+        pytest.param(
+            "def step(params, x):\n    pass\n",
+            "step(params, x) cannot be called as step(params, x, y, lr)",
+            id="signature",
+        ),
+        pytest.param(
+            "raise RuntimeError('boom')\n", "importing it raised RuntimeError: boom (bad.py line 1)", id="import-raises"
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    if x[0] == 7:\n        return 1 / 0\n" + GOOD_BODY,
+            "step raised ZeroDivisionError: division by zero (epoch 1, step 2) (bad.py line 3)",
+            id="raises",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    return params\n",
+            "step must return (params, loss), returned dict (epoch 1, step 1)",
+            id="not-a-pair",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    return [1, 2], 0.5\n",
+            "returned params is a list, not a dict (epoch 1, step 1)",
+            id="not-a-dict",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    del params['b2']\n    return params, 0.5\n",
+            "returned params lack 'b2' (epoch 1, step 1)",
+            id="missing-key",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    params['W3'] = 0\n    return params, 0.5\n",
+            "returned params have extra keys 'W3' (epoch 1, step 1)",
+            id="extra-key",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    params['W2'] = params['W2'].T\n    return params, 0.5\n",
+            "returned W2 has shape (1, 2), must be (2, 1) (epoch 1, step 1)",
+            id="wrong-shape",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    return params, 'low'\n",
+            "returned loss 'low' is not a number (epoch 1, step 1)",
+            id="loss-text",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    return params, None\n",
+            "returned loss None is not a number (epoch 1, step 1)",
+            id="loss-none",
+        ),
+        pytest.param(
+            "def step(params, x, y, lr):\n    while True:\n        pass\n",
+            "step did not finish within 3 s, stopped at init seed (epoch 1, step 1); an endless loop?",
+            id="endless-loop",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, source: str | bytes, message: str
+) -> None:
+    path = _bad(tmp_path, source)
+    status, out, err = audit(capsys, str(path), "--problem", "regression", "--epochs", "2", "--timeout", "3")
+    assert (status, out) == (2, "")
+    assert err == f"python -m comparisons: error: {path}: {message}\n"
+
+
+def test_missing_file_and_bad_function_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = audit(capsys, str(tmp_path / "nope.py"), "--problem", "regression")
+    assert (status, err) == (2, f"python -m comparisons: error: {tmp_path / 'nope.py'}: no such file\n")
+    status, _, err = audit(capsys, f"{tmp_path / 'x.py'}:not-a-name", "--problem", "regression")
+    assert status == 2
+    assert "'not-a-name' is not a function name" in err
+    status, _, err = audit(capsys, str(tmp_path / "x.py"))
+    assert (status, err) == (2, "python -m comparisons: error: the following arguments are required: --problem\n")
