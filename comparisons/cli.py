@@ -24,7 +24,7 @@ from manual.bugs import KNOWN_BUGS
 __all__ = ["main"]
 
 PROG = "python -m comparisons"
-COMMANDS = ("check", "report", "bench", "audit")
+COMMANDS = ("check", "report", "bench", "audit", "formulas")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +94,9 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         "bench": "Time the plain Keras path (one fit per epoch) against the fast one on the same work.",
         "audit": "Check your own step(params, x, y, lr) -> (new_params, loss) against Keras after every step, "
         "under every init, and name the known bugs that reproduce a divergence.",
+        "formulas audit": "Check a sheet of LaTeX gradient formulas, in the document's notation, against autodiff "
+        "(tf.GradientTape and central finite differences) at many random points.",
+        "formulas derive": "Print the correct formula sheet for a network, derived symbolically.",
     }
     prog = PROG if command == "check" else f"{PROG} {command}"
     parser = _Parser(prog=prog, description=descriptions[command])
@@ -101,6 +104,13 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=1000)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
+        parser.add_argument("--debug", action="store_true", help="show tracebacks")
+        return parser
+    if command.startswith("formulas "):
+        if command == "formulas audit":
+            parser.add_argument("file", metavar="FILE", help="text or Markdown; lines without a formula are ignored")
+            parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--network", choices=list(PROBLEMS), required=True)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
     if command == "audit":
@@ -276,13 +286,41 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if result.verdict == "match" else 1
 
 
+def _formulas_audit(args: argparse.Namespace) -> int:
+    from comparisons.formula_audit import audit_sheet, read_sheet
+
+    result = audit_sheet(read_sheet(Path(args.file)), args.network)
+    print(json.dumps(result.as_json()) if args.json else result.as_text())
+    return 0 if result.clean else 1
+
+
+def _formulas_derive(args: argparse.Namespace) -> int:
+    from comparisons.derive import derive_sheet
+
+    print(derive_sheet(args.network), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     command = args_in.pop(0) if args_in and args_in[0] in COMMANDS else "check"
     debug = "--debug" in args_in
+    handlers = {
+        "check": _check,
+        "report": _report,
+        "bench": _bench,
+        "audit": _audit,
+        "formulas audit": _formulas_audit,
+        "formulas derive": _formulas_derive,
+    }
     try:
+        if command == "formulas":
+            action = args_in.pop(0) if args_in else ""
+            if action not in ("audit", "derive"):
+                raise InputError(f"formulas needs an action, audit or derive, not {action!r}")
+            command = f"formulas {action}"
         args = build_parser(command).parse_args(args_in)
-        return {"check": _check, "report": _report, "bench": _bench, "audit": _audit}[command](args)
+        return handlers[command](args)
     except InputError as error:
         if debug:
             raise

@@ -14,7 +14,7 @@ from manual.activations import sigmoid
 from manual.losses import binary_crossentropy, squared_error
 from manual.network import Architecture, Params, copy_params, parameter_names
 
-__all__ = ["classification_step", "regression_step"]
+__all__ = ["classification_gradients", "classification_step", "regression_gradients", "regression_step"]
 
 # Shape only (activations and loss do not change the names).
 _NAMES = {
@@ -38,8 +38,8 @@ def _descend(params: Params, lr: np.floating, gradients: dict[str, np.floating])
     return new
 
 
-def regression_step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
-    """Linear neurons, L = (y - y_hat)^2: the document's regression table, all nine rows."""
+def regression_gradients(params: Params, x: np.ndarray, y: np.floating) -> tuple[dict[str, np.floating], np.floating]:
+    """Linear neurons, L = (y - y_hat)^2: the document's regression table, all nine rows, and L."""
     w1_11, w1_12, w1_21, w1_22, b_11, b_12, w2_11, w2_21, b_21 = _unpack(params)
     x_i1, x_i2 = x[0], x[1]
 
@@ -59,11 +59,13 @@ def regression_step(params: Params, x: np.ndarray, y: np.floating, lr: np.floati
         "w^1_22": -2 * (y - y_hat) * w2_21 * x_i2,  # dL/dw^1_22 = -2(y - y_hat) w^2_21 x_i2
         "b_12": -2 * (y - y_hat) * w2_21,  # dL/db_12 = -2(y - y_hat) w^2_21
     }
-    return _descend(params, lr, dL), L
+    return dL, L
 
 
-def classification_step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
-    """Sigmoid neurons, binary cross-entropy: the document's classification table, corrected.
+def classification_gradients(
+    params: Params, x: np.ndarray, y: np.floating
+) -> tuple[dict[str, np.floating], np.floating]:
+    """Sigmoid neurons, binary cross-entropy: the document's classification table, corrected, and L.
 
     The document labels three rows with the wrong parameter: its 4th and 5th rows
     say w^2_11 and w^2_21 but give the gradients of w^1_11 and w^1_21, and its 9th
@@ -89,4 +91,14 @@ def classification_step(params: Params, x: np.ndarray, y: np.floating, lr: np.fl
         "w^1_22": -(y - y_hat) * w2_21 * O_12 * (1 - O_12) * x_i2,  # dL/dw^1_22
         "b_12": -(y - y_hat) * w2_21 * O_12 * (1 - O_12),  # document row 9 (labelled w^2_12)
     }
+    return dL, L
+
+
+def regression_step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+    dL, L = regression_gradients(params, x, y)
+    return _descend(params, lr, dL), L
+
+
+def classification_step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
+    dL, L = classification_gradients(params, x, y)
     return _descend(params, lr, dL), L

@@ -7,10 +7,20 @@ from reference.keras_model import (
     KerasTrajectory,
     build_model,
     floatx,
+    gradients,
     initial_weights,
     train_fast,
     train_plain,
     train_steps,
 )
 
-__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain", "train_steps"]
+__all__ = [
+    "KerasTrajectory",
+    "build_model",
+    "floatx",
+    "gradients",
+    "initial_weights",
+    "train_fast",
+    "train_plain",
+    "train_steps",
+]

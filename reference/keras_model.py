@@ -44,7 +44,16 @@ with _quiet_native_stderr():
     tensorflow.config.list_physical_devices()  # device discovery logs its CUDA complaints now, quietly
 import numpy as np  # noqa: E402
 
-__all__ = ["KerasTrajectory", "build_model", "floatx", "initial_weights", "train_fast", "train_plain", "train_steps"]
+__all__ = [
+    "KerasTrajectory",
+    "build_model",
+    "floatx",
+    "gradients",
+    "initial_weights",
+    "train_fast",
+    "train_plain",
+    "train_steps",
+]
 
 
 @dataclass(frozen=True)
@@ -199,3 +208,15 @@ def train_steps(
     """``train_fast``, recorded after every update: ``weights[k]`` and ``losses[k]`` (that row's
     loss, before its update) for the k-th row of ``order.reshape(-1)``."""
     return _run_loop(model, weights, X, y, order, lr, per_step=True)
+
+
+def gradients(model: keras.Model, weights: list[np.ndarray], x: np.ndarray, y: float) -> list[np.ndarray]:
+    """dL/dw for every weight (``get_weights`` order) at one row, by ``tf.GradientTape``
+    through the model and its compiled loss: autodiff, not anybody's formula."""
+    dtype = model.weights[0].dtype
+    model.set_weights([np.asarray(w, dtype=dtype) for w in weights])
+    with floatx(dtype), tensorflow.GradientTape() as tape:
+        y_pred = model(np.asarray(x, dtype=dtype)[None, :], training=True)
+        rows = np.asarray(x, dtype=dtype)[None, :]
+        loss = model.compute_loss(x=rows, y=np.asarray([[y]], dtype=dtype), y_pred=y_pred, training=True)
+    return [np.asarray(g) for g in tape.gradient(loss, model.trainable_variables)]

@@ -1,0 +1,234 @@
+"""``python -m comparisons formulas``: formula sheets in the document's notation, checked against autodiff."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from comparisons.cli import main
+from comparisons.derive import derive_sheet
+from comparisons.formula_audit import _environment, _points, evaluate
+from comparisons.latex import find_formulas
+from comparisons.problems import PROBLEMS
+from manual import parameter_names
+from manual.formulas import classification_gradients, regression_gradients
+
+SHEETS = Path(__file__).resolve().parent.parent / "comparisons" / "sheets"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(["formulas", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], path: Path, network: str) -> tuple[int, dict[str, Any]]:
+    status, out, err = run(capsys, "audit", str(path), "--network", network, "--json")
+    assert err == ""
+    return status, json.loads(out)
+
+
+def sheet(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "sheet.md"
+    path.write_text("# my formulas\n\nSome prose that is not a formula.\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def test_document_regression_table_is_correct(capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = audit_json(capsys, SHEETS / "document_regression.txt", "regression")
+    assert status == 0
+    assert [line["verdict"] for line in report["lines"]] == ["correct"] * 9
+    assert (report["missing"], report["duplicates"]) == ([], [])
+
+
+def test_document_classification_table_has_exactly_three_mislabeled_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    status, report = audit_json(capsys, SHEETS / "document_classification.txt", "classification")
+    assert status == 1
+    wrong = [line for line in report["lines"] if line["verdict"] != "correct"]
+    assert wrong == [
+        {"line": 6, "parameter": "w^2_11", "verdict": "mislabeled", "actual": "w^1_11"},
+        {"line": 7, "parameter": "w^2_21", "verdict": "mislabeled", "actual": "w^1_21"},
+        {"line": 11, "parameter": "w^2_12", "verdict": "mislabeled", "actual": "b_12"},
+    ]
+    assert report["missing"] == ["w^1_11", "w^1_21", "b_12"]
+    assert report["duplicates"] == ["w^2_11", "w^2_21"]
+
+
+PLANTED = [
+    pytest.param(r"\frac{\partial L}{\partial w^2_{11}} = 2(y-\hat{y})\cdot O_{11}", "sign", {}, id="sign"),
+    pytest.param(
+        r"\frac{\partial L}{\partial w^2_{11}} = -(y-\hat{y})\cdot O_{11}",
+        "factor",
+        {"factor": 0.5},
+        id="factor-two-dropped",
+    ),
+    pytest.param(r"\frac{\partial L}{\partial b_{21}} = -4(y-\hat{y})", "factor", {"factor": 2.0}, id="factor-doubled"),
+    pytest.param(
+        r"\frac{\partial L}{\partial w^2_{11}} = -2(y-\hat{y})\cdot O_{12}",
+        "mislabeled",
+        {"actual": "w^2_21"},
+        id="mislabeled",
+    ),
+    pytest.param(
+        r"\frac{\partial L}{\partial w^1_{12}} = -2(y-\hat{y})\cdot w^2_{11} \cdot x_{i2}",
+        "mislabeled",
+        {"actual": "w^1_21"},
+        id="swapped-indices",
+    ),
+    pytest.param(r"\frac{\partial L}{\partial w^2_{11}} = -2(y-\hat{y})\cdot O_{11}^2", "wrong", {}, id="wrong"),
+    pytest.param(
+        r"\frac{\partial L}{\partial w^3_{11}} = -2(y-\hat{y})\cdot O_{11}^2",
+        "unknown-parameter",
+        {},
+        id="unknown-parameter",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "verdict", "extra"), PLANTED)
+def test_planted_mistakes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str, verdict: str, extra: dict[str, Any]
+) -> None:
+    status, report = audit_json(capsys, sheet(tmp_path, line), "regression")
+    assert status == 1
+    (only,) = report["lines"]
+    assert only["line"] == 4
+    assert only["verdict"] == verdict
+    assert {k: v for k, v in only.items() if k in ("actual", "factor")} == extra
+
+
+VARIANTS = [
+    r"$$\frac{\partial L}{\partial w_{11}^{2}} = -\left(y - \hat y\right) O_{11}$$",
+    r"$\frac{\partial L}{\partial w^{2}_{21}}=-(y-\hat{y})\times O_{12}$",
+    r"\frac{\partial L}{\partial b_{21}} = \sigma(w^2_{11} O_{11} + w^2_{21} O_{12} + b_{21}) - y",
+    r"\frac{\partial L}{\partial b_{11}} = \frac{\hat{y} - y}{1} \, w^2_{11} \, \exp(\ln(O_{11})) (1 - O_{11})",
+    r"\frac{\partial L}{\partial w^1_{11}} = (\hat{y} - y) w^2_{11} O_{11} (1 - O_{11}) x_{11}",
+    r"\frac{\partial L}{\partial w^1_{21}} = -(y - \hat{y})^{1} \cdot w^2_{11} \cdot (O_{11} - O_{11}^2) \cdot x_{12}",
+    r"\frac{\partial L}{\partial w^1_{12}} = \left(\frac{1 - y}{1 - \hat{y}} - \frac{y}{\hat{y}}\right)"
+    r" \hat{y} (1 - \hat{y}) w^2_{21} O_{12}(1-O_{12}) x_{i1}",
+    r"\frac{\partial L}{\partial w^1_{22}} = -(y - O_{21}) w^2_{21} O_{12} (1 - O_{12}) x_{i2}",
+    r"\frac{\partial L}{\partial b_{12}} = -(y - \hat{y}) w^2_{21} O_{12} (1 - O_{12}) \log(\exp(1))",
+]
+
+
+def test_notation_variants_parse_and_are_correct(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, report = audit_json(capsys, sheet(tmp_path, *VARIANTS), "classification")
+    assert [line["verdict"] for line in report["lines"]] == ["correct"] * 9, report
+    assert status == 0
+
+
+@pytest.mark.parametrize("network", ["regression", "classification"])
+def test_derive_round_trips(capsys: pytest.CaptureFixture[str], tmp_path: Path, network: str) -> None:
+    status, out, _ = run(capsys, "derive", "--network", network)
+    assert status == 0
+    path = tmp_path / "derived.tex"
+    path.write_text(out)
+    status, report = audit_json(capsys, path, network)
+    assert status == 0
+    assert sorted(line["parameter"] for line in report["lines"]) == sorted(
+        name for _, _, name in parameter_names(PROBLEMS[network].arch)
+    )
+
+
+@pytest.mark.parametrize(
+    ("network", "gradients"),
+    [("regression", regression_gradients), ("classification", classification_gradients)],
+)
+def test_manual_formulas_and_derived_sheet_agree(network: str, gradients: Any) -> None:
+    """One truth: manual/formulas.py's per-parameter code is the derived sheet, at many random points."""
+    arch = PROBLEMS[network].arch
+    params, X, y = _points(arch, seed=11)
+    env = _environment(arch, params, X, y)
+    by_code = [gradients(p, x, t)[0] for p, x, t in zip(params, X, y, strict=True)]
+    formulas = find_formulas(derive_sheet(network))
+    assert len(formulas) == 9
+    for formula in formulas:
+        from_sheet = evaluate(formula.expression, env, formula.line)
+        np.testing.assert_allclose(from_sheet, [g[formula.label] for g in by_code], rtol=1e-12, err_msg=formula.label)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        pytest.param(
+            r"\frac{\partial L}{\partial w^2_{11}} = -2(y-\hat{y}",
+            "line 4: cannot read the formula: expected ')', found the end at column 52",
+            id="unclosed",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial w^2_{11}} = -2 \beta",
+            "line 4: cannot read the formula: unexpected '\\beta' at column 43",
+            id="unknown-command",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial w^2_{11}} = -2 z",
+            "line 4: cannot read the formula: unknown symbol 'z' at column 43",
+            id="unknown-symbol",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial w^2_{11}} = -2 O_{31}",
+            "line 4, column 43: the network has no quantity O_31",
+            id="unknown-quantity",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial L} = 1",
+            "line 4: cannot read the formula: expected a parameter (w or b), found 'L' at column 28",
+            id="bad-label",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial b_{21}} = __import__('os').system('touch pwned')",
+            """unexpected character "'" at column 49""",
+            id="python",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial b_{21}} = \input{/etc/passwd}",
+            "unexpected '\\input' at column 38",
+            id="tex-input",
+        ),
+        pytest.param(
+            r"\frac{\partial L}{\partial b_{21}} = " + "(" * 5000 + "1" + ")" * 5000,
+            "nested too deeply",
+            id="deep-nesting",
+        ),
+    ],
+)
+def test_malformed_and_malicious_lines_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = sheet(tmp_path, line)
+    status, out, err = run(capsys, "audit", str(path), "--network", "regression")
+    assert (status, out) == (2, "")
+    assert err.startswith(f"python -m comparisons: error: {path}") or err.startswith(
+        "python -m comparisons: error: line 4"
+    )
+    assert message in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_sheet_without_formulas_and_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, "audit", str(sheet(tmp_path)), "--network", "regression")
+    assert status == 2
+    assert "no formula of the form" in err
+    status, _, err = run(capsys, "audit", str(tmp_path / "none.md"), "--network", "regression")
+    assert (status, err) == (2, f"python -m comparisons: error: {tmp_path / 'none.md'}: no such file\n")
+    status, _, err = run(capsys, "check")
+    assert status == 2
+    assert "formulas needs an action, audit or derive, not 'check'" in err
+
+
+def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "audit", str(SHEETS / "document_classification.txt"), "--network", "classification")
+    assert status == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["line", "parameter", "verdict", "detail"]
+    assert lines[4].split() == ["6", "w^2_11", "mislabeled", "this", "is", "dL/dw^1_11"]
+    assert lines[-1] == (
+        "6 of 9 formulas correct for the classification network; missing: w^1_11, w^1_21, b_12; "
+        "labelled twice: w^2_11, w^2_21"
+    )
