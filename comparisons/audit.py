@@ -99,8 +99,9 @@ def check_source(path: Path) -> None:
 
 
 _VALUES = ["loss"] + [name for _, _, name in parameter_names(PROBLEMS["regression"].arch)]
-_INDEX = {"loss": None} | {
-    name: [key, list(index)] for key, index, name in parameter_names(PROBLEMS["regression"].arch)
+# where each value lives in the step's params: (array, index); the loss is no parameter
+_WHERE: dict[str, tuple[str | None, list[int] | None]] = {"loss": (None, None)} | {
+    name: (key, list(index)) for key, index, name in parameter_names(PROBLEMS["regression"].arch)
 }
 
 
@@ -172,7 +173,8 @@ def _first_divergence(
     parameters = [
         {
             "name": name,
-            "index": _INDEX[name],
+            "array": _WHERE[name][0],
+            "index": _WHERE[name][1],
             "user": float(user[k, j]),
             "keras": float(keras[k, j]),
             "distance": float(distance[k, j]),
@@ -294,7 +296,7 @@ def as_text(result: Audit) -> str:
     )
     lines.append(f"  {'value':<8} {'index':<9} {'user':>24} {'keras':>24} {'distance':>10}")
     for p in first.parameters:
-        index = "" if p["index"] is None else f"{p['index'][0]}[{', '.join(map(str, p['index'][1]))}]"
+        index = "" if p["array"] is None else f"{p['array']}[{', '.join(map(str, p['index']))}]"
         lines.append(f"  {p['name']:<8} {index:<9} {p['user']!r:>24} {p['keras']!r:>24} {p['distance']:>10.3g}")
     hidden = [r.init for r in result.runs if r.divergence is None]
     if hidden:

@@ -192,7 +192,11 @@ def test_nan_is_a_divergence_where_it_first_appears(capsys: pytest.CaptureFixtur
     first = report["first_divergence"]
     assert status == 1
     assert (first["init"], first["epoch"], first["step"], first["row"]) == ("seed", 1, 3, 2)
-    assert first["parameters"][0]["name"] == "b_21"
+    assert (first["parameters"][0]["name"], first["parameters"][0]["array"], first["parameters"][0]["index"]) == (
+        "b_21",
+        "b2",
+        [0],
+    )
     assert first["parameters"][0]["distance"] == float("inf")
     assert report["bugs"] is None
 
