@@ -21,7 +21,7 @@ import numpy as np
 
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
-from comparisons.run import _data, _model, initial_params
+from comparisons.run import dataset_arrays, initial_params, keras_model
 from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
@@ -145,7 +145,7 @@ def _keras_run(spec: RunSpec, context: dict[str, Any]) -> np.ndarray:
     arch = spec.definition.arch
     keys = [key for key, _ in arch.shapes()]
     weights = [context["params"][key] for key in keys]
-    model = _model(arch, spec.dtype)
+    model = keras_model(arch, spec.dtype)
     result = reference.train_steps(model, weights, context["X"], context["y"], context["order"], spec.learning_rate)
     by_key = [dict(zip(keys, ws, strict=True)) for ws in result.weights]
     params = np.array([[w[key][index] for key, index, _ in parameter_names(arch)] for w in by_key])
@@ -222,7 +222,7 @@ def audit(path: Path, func: str, base: RunSpec, inits: list[str], timeout: float
     specs = {init: base.with_(init=init) for init in inits}
     contexts = {}
     for init, spec in specs.items():
-        X, y = _data(spec, None)
+        X, y = dataset_arrays(spec, None)
         contexts[init] = {
             "params": initial_params(spec),
             "X": X,

@@ -22,7 +22,17 @@ from manual.bugs import KNOWN_BUGS
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["IMPLEMENTATIONS", "compare", "initial_params", "manual_step", "run_keras", "run_manual", "trajectory_frame"]
+__all__ = [
+    "IMPLEMENTATIONS",
+    "compare",
+    "dataset_arrays",
+    "initial_params",
+    "keras_model",
+    "manual_step",
+    "run_keras",
+    "run_manual",
+    "trajectory_frame",
+]
 
 IMPLEMENTATIONS = ("formulas", "layerwise")
 
@@ -61,18 +71,18 @@ def manual_step(spec: RunSpec, implementation: str) -> Step:
     raise InputError(f"unknown implementation {implementation!r}")
 
 
-def _data(spec: RunSpec, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+def dataset_arrays(spec: RunSpec, data: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     return to_arrays(spec.definition.data() if data is None else data, spec.definition, spec.dtype)
 
 
 def run_manual(spec: RunSpec, step: Step, params: Params, data: pd.DataFrame | None = None) -> pd.DataFrame:
-    X, y = _data(spec, data)
+    X, y = dataset_arrays(spec, data)
     trajectory = train(step, params, X, y, row_order(spec, len(X)), spec.learning_rate)
     return trajectory_frame(spec.definition.arch, trajectory.params, trajectory.losses)
 
 
 @functools.cache
-def _model(arch: Architecture, dtype: str) -> keras.Model:
+def keras_model(arch: Architecture, dtype: str) -> keras.Model:
     """One compiled model per network and dtype: its training loop is traced once, then reused."""
     import reference
 
@@ -84,11 +94,11 @@ def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, p
     import reference
 
     arch = spec.definition.arch
-    X, y = _data(spec, data)
+    X, y = dataset_arrays(spec, data)
     weights = [params[key] for key, _ in arch.shapes()]
     if path == "fast":
         result = reference.train_fast(
-            _model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate
+            keras_model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate
         )
     elif path == "plain":
         model = reference.build_model(arch.sizes, arch.activations, arch.loss, spec.dtype, spec.learning_rate)
