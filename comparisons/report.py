@@ -193,7 +193,7 @@ def _html(results: list[Comparison], summary: str, progress: Callable[[str], Non
     for r, row in zip(results, _summary_rows(results), strict=True):
         cells = "".join(f"<td>{html.escape(c)}</td>" for c in row[:-1])
         body += f'<tr>{cells}<td class="{"" if r.matches else "bad"}">{html.escape(row[-1])}</td></tr>\n'
-    intro = summary.split("\n| ")[0].split("\n", 2)[2]  # the settings line of summary.md
+    intro = summary.split("\n| ")[0].split("\n", 2)[2].replace("`", "")  # summary.md's settings line, as text
     versions = summary.split("## Versions\n", 1)[1].strip().replace("- ", "").replace("\n", "; ")
     made = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     sections = []
