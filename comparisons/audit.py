@@ -13,7 +13,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,7 @@ def audit(path: Path, func: str, base: RunSpec, inits: list[str], timeout: float
         runs.append(AuditRun(init, float(distance.max()), divergence))
     result = Audit(str(path), func, base.problem, base.dtype, base.epochs, base.order, threshold, runs)
     if result.verdict == "diverged":
-        result = Audit(**{**result.__dict__, "bugs": _diagnose(specs, contexts, users, threshold)})
+        result = replace(result, bugs=_diagnose(specs, contexts, users, threshold))
     return result
 
 
