@@ -26,7 +26,7 @@ from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.bugs import KNOWN_BUGS, buggy_step, bugs_for
-from manual.network import parameter_names
+from manual.network import from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.training import steps
 
 __all__ = ["Audit", "AuditRun", "Divergence", "audit", "check_source"]
@@ -143,12 +143,10 @@ def _keras_run(spec: RunSpec, context: dict[str, Any]) -> np.ndarray:
     import reference
 
     arch = spec.definition.arch
-    keys = [key for key, _ in arch.shapes()]
-    weights = [context["params"][key] for key in keys]
+    weights = to_keras_weights(arch, context["params"])
     model = keras_model(arch, spec.dtype)
     result = reference.train_steps(model, weights, context["X"], context["y"], context["order"], spec.learning_rate)
-    by_key = [dict(zip(keys, ws, strict=True)) for ws in result.weights]
-    params = np.array([[w[key][index] for key, index, _ in parameter_names(arch)] for w in by_key])
+    params = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
     return _as_table(params, result.losses)
 
 
@@ -199,7 +197,7 @@ def _reproduces(
     for k, record in enumerate(
         steps(step, context["params"], context["X"], context["y"], context["order"], spec.learning_rate)
     ):
-        values = [record.loss] + [record.params[key][index] for key, index, _ in parameter_names(spec.definition.arch)]
+        values = [record.loss, *in_document_order(spec.definition.arch, record.params)]
         if (relative_distance(values, user[k], AUDIT_FLOOR) > threshold).any():
             return False
     return True

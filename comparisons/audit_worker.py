@@ -22,11 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from manual.network import Architecture, Params, parameter_names
+from manual.network import Architecture, Params, in_document_order
 from manual.training import steps
 
 SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
-_NAMES = parameter_names(Architecture((2, 2, 1), ("linear", "linear"), "mean_squared_error"))
+_ARCH = Architecture(
+    (2, 2, 1), ("linear", "linear"), "mean_squared_error"
+)  # the shapes; names do not depend on activations
 
 
 class UserCodeError(Exception):
@@ -140,7 +142,7 @@ def run(job: dict[str, Any], progress_path: str) -> dict[str, Any]:
             step = checked(fn, job["path"], job["func"], order.shape[1], str(X.dtype), progress_in(init))
             params, losses = [], []
             for record in steps(step, context["params"], X, y, order, context["lr"]):
-                params.append([record.params[key][index] for key, index, _ in _NAMES])
+                params.append(in_document_order(_ARCH, record.params))
                 losses.append(record.loss)
             runs[init] = {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
         return {"runs": runs}

@@ -19,7 +19,7 @@ import numpy as np
 from comparisons.errors import InputError
 from comparisons.latex import Formula, FormulaSyntaxError, Node, parse_formula
 from comparisons.problems import PROBLEMS
-from manual import Architecture, Params, parameter_names
+from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.layerwise import forward
 from manual.losses import LOSSES
 
@@ -142,12 +142,11 @@ def true_gradients(arch: Architecture, params: list[Params], X: np.ndarray, y: n
     import reference
 
     names = parameter_names(arch)
-    keys = [key for key, _ in arch.shapes()]
     model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
     taped = []
     for p, x, t in zip(params, X, y, strict=True):
-        grads = dict(zip(keys, reference.gradients(model, [p[k] for k in keys], x, float(t)), strict=True))
-        taped.append([grads[key][index] for key, index, _ in names])
+        grads = reference.gradients(model, to_keras_weights(arch, p), x, float(t))
+        taped.append(in_document_order(arch, from_keras_weights(arch, grads)))
     tape = np.array(taped)
     fd = _finite_differences(arch, params, X, y)
     if not np.allclose(tape, fd, rtol=_FD_RTOL, atol=_FD_RTOL * np.abs(tape).max()):

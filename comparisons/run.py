@@ -16,7 +16,16 @@ from comparisons.compare import Comparison
 from comparisons.datasets import to_arrays
 from comparisons.errors import InputError
 from comparisons.spec import RunSpec, random_params, row_order, seed_params
-from manual import Architecture, Params, Step, layerwise_step, parameter_names, train
+from manual import (
+    Architecture,
+    Params,
+    Step,
+    from_keras_weights,
+    layerwise_step,
+    parameter_names,
+    to_keras_weights,
+    train,
+)
 from manual.bugs import KNOWN_BUGS
 
 if TYPE_CHECKING:
@@ -53,7 +62,7 @@ def initial_params(spec: RunSpec) -> Params:
     import reference  # Keras's own initializers, copied to the manual side
 
     weights = reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed)
-    return {key: w for (key, _), w in zip(arch.shapes(), weights, strict=True)}
+    return from_keras_weights(arch, weights)
 
 
 def manual_step(spec: RunSpec, implementation: str) -> Step:
@@ -95,7 +104,7 @@ def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, p
 
     arch = spec.definition.arch
     X, y = dataset_arrays(spec, data)
-    weights = [params[key] for key, _ in arch.shapes()]
+    weights = to_keras_weights(arch, params)
     if path == "fast":
         result = reference.train_fast(
             keras_model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate
@@ -105,8 +114,7 @@ def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, p
         result = reference.train_plain(model, weights, X, y, row_order(spec, len(X)), spec.learning_rate)
     else:
         raise ValueError(f"unknown Keras path {path!r}")
-    as_params = [{key: w for (key, _), w in zip(arch.shapes(), ws, strict=True)} for ws in result.weights]
-    return trajectory_frame(arch, as_params, result.losses)
+    return trajectory_frame(arch, [from_keras_weights(arch, ws) for ws in result.weights], result.losses)
 
 
 def compare(spec: RunSpec, implementation: str = "formulas", data: pd.DataFrame | None = None) -> Comparison:

@@ -23,6 +23,7 @@ __all__ = [
     "copy_params",
     "document_name",
     "from_keras_weights",
+    "in_document_order",
     "parameter_names",
     "to_keras_weights",
 ]
@@ -78,6 +79,11 @@ def parameter_names(arch: Architecture) -> list[tuple[str, tuple[int, ...], str]
 
 def copy_params(params: Params) -> Params:
     return {key: np.array(value, copy=True) for key, value in params.items()}
+
+
+def in_document_order(arch: Architecture, params: Params) -> list[np.floating]:
+    """Every scalar parameter, in the order of ``parameter_names``."""
+    return [params[key][index] for key, index, _ in parameter_names(arch)]
 
 
 def to_keras_weights(arch: Architecture, params: Params) -> list[np.ndarray]:
