@@ -1,14 +1,22 @@
 """Audit a user's own backprop: their ``step(params, x, y, lr)`` against Keras after every step.
 
 The user's code runs in a process of its own (comparisons.audit_worker) under a
-time limit; Keras runs here. A divergence is explained, where possible, by
-re-running the known bugs (alone, then in pairs, then more together) and naming
-the set that reproduces the user's trajectory under every init.
+time and a memory limit; Keras runs here. Two passes of the user's step:
+
+- free-running from the initial weights, compared with Keras's trajectory after
+  every step: where, if anywhere, the two part;
+- teacher-forced, every step from Keras's state before it, judged in gradient
+  space by comparisons.diagnosis: which parameter's update is wrong, and how.
+
+The known-bug catalogue stays as a second opinion: the smallest set of known
+bugs that reproduces the user's whole trajectory under every init.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import os
 import pickle
 import subprocess
 import sys
@@ -19,17 +27,39 @@ from typing import Any
 
 import numpy as np
 
+from comparisons import audit_worker
+from comparisons.diagnosis import (
+    Finding,
+    ForcedSteps,
+    deviates,
+    deviation_score,
+    diagnose,
+    gradient_distance,
+)
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
 from comparisons.run import dataset_arrays, initial_params, keras_model
 from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
-from manual.bugs import KNOWN_BUGS, buggy_step, bugs_for
+from manual.bugs import buggy_step, bugs_for
 from manual.network import from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.training import steps
 
-__all__ = ["Audit", "AuditRun", "Divergence", "audit", "check_source"]
+__all__ = [
+    "DEFAULT_MEMORY_MIB",
+    "Audit",
+    "AuditRun",
+    "Divergence",
+    "as_json",
+    "as_text",
+    "audit",
+    "check_source",
+    "keras_side",
+    "measure",
+]
+
+DEFAULT_MEMORY_MIB = 2048
 
 
 @dataclass(frozen=True)
@@ -39,18 +69,19 @@ class Divergence:
     step: int  # 1-based, within the epoch
     row: int  # 0-based index into the dataset
     row_values: dict[str, float]
-    parameters: list[dict[str, Any]]  # name, index, user, keras, distance
+    parameters: list[dict[str, Any]]  # name, array, index, user, keras, distance
 
 
 @dataclass(frozen=True)
 class AuditRun:
     init: str
     max_distance: float
-    divergence: Divergence | None
+    divergence: Divergence | None  # the free-running trajectories part
+    forced_divergence: Divergence | None = None  # from Keras's state, the first step whose update is not Keras's
 
     @property
     def verdict(self) -> str:
-        return "match" if self.divergence is None else "diverged"
+        return "match" if self.divergence is None and self.forced_divergence is None else "diverged"
 
 
 @dataclass(frozen=True)
@@ -63,21 +94,22 @@ class Audit:
     order: str
     threshold: float
     runs: list[AuditRun]
+    findings: list[Finding] = field(default_factory=list)
     bugs: list[str] | None = field(default=None)  # the known bugs that reproduce the trajectory
 
     @property
     def verdict(self) -> str:
-        return "match" if all(r.divergence is None for r in self.runs) else "diverged"
+        return "match" if all(r.verdict == "match" for r in self.runs) else "diverged"
 
     @property
     def first_divergence(self) -> Divergence | None:
-        return next((r.divergence for r in self.runs if r.divergence is not None), None)
+        """Where the trajectories part; failing that, the first step whose update is not Keras's."""
+        free = next((r.divergence for r in self.runs if r.divergence is not None), None)
+        return free or next((r.forced_divergence for r in self.runs if r.forced_divergence is not None), None)
 
     @property
-    def diagnosis(self) -> str | None:
-        if not self.bugs:
-            return None
-        return "; ".join(KNOWN_BUGS[name].diagnosis for name in self.bugs)
+    def inits(self) -> list[str]:
+        return [r.init for r in self.runs]
 
 
 def check_source(path: Path) -> None:
@@ -98,32 +130,96 @@ def check_source(path: Path) -> None:
         raise InputError(f"{path}: not a Python source file ({error})") from None
 
 
-_VALUES = ["loss"] + [name for _, _, name in parameter_names(PROBLEMS["regression"].arch)]
-# where each value lives in the step's params: (array, index); the loss is no parameter
-_WHERE: dict[str, tuple[str | None, list[int] | None]] = {"loss": (None, None)} | {
-    name: (key, list(index)) for key, index, name in parameter_names(PROBLEMS["regression"].arch)
-}
-
-
 def _as_table(params: np.ndarray, losses: np.ndarray) -> np.ndarray:
-    """(steps, 10): the loss, then every parameter in document order."""
+    """(steps, 1 + P): the loss, then every parameter in document order."""
     return np.column_stack([losses, params])
 
 
-def _user_runs(path: Path, func: str, contexts: dict[str, dict[str, Any]], timeout: float) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class _KerasSide:
+    """One init's Keras run, per step: the state before it, after it, the row's loss and the true gradient."""
+
+    before: np.ndarray  # (K, P) document order
+    after: np.ndarray  # (K, P)
+    losses: np.ndarray  # (K,) each row's loss, from the parameters before its update
+    grads: np.ndarray  # (K, P) dL/dparameter at ``before[k]`` on row k, by tf.GradientTape
+
+
+def _context(spec: RunSpec) -> dict[str, Any]:
+    X, y = dataset_arrays(spec, None)
+    return {"params": initial_params(spec), "X": X, "y": y, "order": row_order(spec, len(X)), "lr": spec.learning_rate}
+
+
+@functools.lru_cache(maxsize=64)
+def keras_side(spec: RunSpec) -> _KerasSide:
+    """Everything the audit needs from Keras for one run; a function of the spec alone,
+    so a process auditing many files computes it once."""
+    import reference
+
+    context = _context(spec)
+    arch = spec.definition.arch
+    model = keras_model(arch, spec.dtype)
+    weights = to_keras_weights(arch, context["params"])
+    X, y, order = context["X"], context["y"], context["order"]
+    result = reference.train_steps(model, weights, X, y, order, spec.learning_rate)
+    after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
+    start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
+    before = np.concatenate([start, after[:-1]])
+    states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
+    rows = order.reshape(-1)
+    taped = reference.gradients_at(model, states, X[rows], y[rows])
+    grads = np.array(
+        [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(rows))]
+    )
+    for array in (before, after, result.losses, grads):
+        array.setflags(write=False)
+    return _KerasSide(before, after, result.losses, grads)
+
+
+def _job_context(spec: RunSpec, side: _KerasSide) -> dict[str, Any]:
+    """What the user's process needs for one init: the run, and Keras's state before every step."""
+    arch = spec.definition.arch
+    names = parameter_names(arch)
+    states = {
+        key: np.stack([side.before[:, j] for j, (k, _, _) in enumerate(names) if k == key], axis=1).reshape(
+            (len(side.before), *shape)
+        )
+        for key, shape in arch.shapes()
+    }
+    return {**_context(spec), "states": states}
+
+
+def _user_runs(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None) -> dict[str, Any]:
+    """Run the user's step, free and teacher-forced; ``memory`` None: in this process (tests)."""
+    if memory is None:
+        outcome = audit_worker.run(job, module_name=f"user_step_{next(_modules)}")
+    else:
+        outcome = _isolated(path, func, job, timeout, memory)
+    if "error" in outcome:
+        raise InputError(outcome["error"] if outcome["error"].startswith(str(path)) else f"{path}: {outcome['error']}")
+    return outcome
+
+
+_modules = itertools.count()
+
+
+def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as work:
-        job, result, progress = (Path(work) / name for name in ("job.pkl", "result.pkl", "progress"))
-        job.write_bytes(pickle.dumps({"path": str(path.resolve()), "func": func, "runs": contexts}))
+        job_file, result, progress = (Path(work) / name for name in ("job.pkl", "result.pkl", "progress"))
+        job_file.write_bytes(pickle.dumps(job))
         progress.write_text("")
+        worker = [sys.executable, "-m", "comparisons.audit_worker", str(job_file), str(result), str(progress)]
         try:
             finished = subprocess.run(
-                [sys.executable, "-m", "comparisons.audit_worker", str(job), str(result), str(progress)],
+                [*worker, str(memory)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
                 timeout=timeout,
                 check=False,
+                # one thread: no BLAS pool reserving address space under the memory limit
+                env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
             )
         except subprocess.TimeoutExpired:
             where = progress.read_text().strip() or "while importing it"
@@ -131,23 +227,13 @@ def _user_runs(path: Path, func: str, contexts: dict[str, dict[str, Any]], timeo
                 f"{path}: {func} did not finish within {timeout:g} s, stopped at init {where}; an endless loop?"
             ) from None
         if finished.returncode != 0 or not result.exists():
-            last = (finished.stderr.strip().splitlines() or ["no message"])[-1]
+            lines = finished.stderr.strip().splitlines()
+            if any("MemoryError" in line for line in lines[-3:]):
+                raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
+            last = (lines or ["no message"])[-1]
             raise InputError(f"{path}: running it ended the process (exit status {finished.returncode}): {last}")
-        outcome = pickle.loads(result.read_bytes())
-    if "error" in outcome:
-        raise InputError(outcome["error"] if outcome["error"].startswith(str(path)) else f"{path}: {outcome['error']}")
-    return {init: _as_table(r["params"], r["losses"]) for init, r in outcome["runs"].items()}
-
-
-def _keras_run(spec: RunSpec, context: dict[str, Any]) -> np.ndarray:
-    import reference
-
-    arch = spec.definition.arch
-    weights = to_keras_weights(arch, context["params"])
-    model = keras_model(arch, spec.dtype)
-    result = reference.train_steps(model, weights, context["X"], context["y"], context["order"], spec.learning_rate)
-    params = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
-    return _as_table(params, result.losses)
+        outcome: dict[str, Any] = pickle.loads(result.read_bytes())
+    return outcome
 
 
 def _first_divergence(
@@ -155,30 +241,33 @@ def _first_divergence(
     user: np.ndarray,
     keras: np.ndarray,
     distance: np.ndarray,
-    threshold: float,
+    over: np.ndarray,
     context: dict[str, Any],
     problem: str,
 ) -> Divergence | None:
-    over = np.flatnonzero((distance > threshold).any(axis=1))
-    if not len(over):
+    """The first step where ``over`` (steps x values) holds anything, with the values it flags."""
+    steps_over = np.flatnonzero(over.any(axis=1))
+    if not len(steps_over):
         return None
-    k = int(over[0])
+    k = int(steps_over[0])
     rows_per_epoch = context["order"].shape[1]
     row = int(context["order"].reshape(-1)[k])
     definition = PROBLEMS[problem]
     columns = [*definition.features, definition.target]
     values = [*context["X"][row], context["y"][row]]
+    names = ["loss"] + [name for _, _, name in parameter_names(definition.arch)]
+    where = {"loss": (None, None)} | {name: (key, list(i)) for key, i, name in parameter_names(definition.arch)}
     parameters = [
         {
             "name": name,
-            "array": _WHERE[name][0],
-            "index": _WHERE[name][1],
+            "array": where[name][0],
+            "index": where[name][1],
             "user": float(user[k, j]),
             "keras": float(keras[k, j]),
             "distance": float(distance[k, j]),
         }
-        for j, name in enumerate(_VALUES)
-        if distance[k, j] > threshold
+        for j, name in enumerate(names)
+        if over[k, j]
     ]
     return Divergence(
         init,
@@ -203,7 +292,7 @@ def _reproduces(
     return True
 
 
-def _diagnose(
+def _known_bugs(
     specs: dict[str, RunSpec], contexts: dict[str, dict[str, Any]], users: dict[str, np.ndarray], threshold: float
 ) -> list[str] | None:
     """The smallest set of known bugs that reproduces the user's trajectory under every init."""
@@ -215,30 +304,86 @@ def _diagnose(
     return None
 
 
-def audit(path: Path, func: str, base: RunSpec, inits: list[str], timeout: float) -> Audit:
+def _forced_steps(init: str, context: dict[str, Any], side: _KerasSide, forced: dict[str, np.ndarray]) -> ForcedSteps:
+    order = context["order"]
+    K = order.size
+    rows = order.reshape(-1)
+    return ForcedSteps(
+        init=init,
+        epochs=np.arange(K) // order.shape[1] + 1,
+        steps=np.arange(K) % order.shape[1] + 1,
+        states=side.before,
+        X=context["X"][rows],
+        y=context["y"][rows],
+        true_grads=side.grads,
+        keras_loss=side.losses,
+        user_new=forced["params"],
+        user_loss=forced["losses"],
+    )
+
+
+def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, np.ndarray]:
+    """Every update of the user's step from Keras's state (steps x parameters): its gradient
+    distance and its deviation score, run in this process: for measuring the separation."""
+    side = keras_side(spec)
+    context = _job_context(spec, side)
+    job = {
+        "path": str(path.resolve()),
+        "func": func,
+        "sizes": list(spec.definition.arch.sizes),
+        "runs": {"one": context},
+    }
+    outcome = _user_runs(path, func, job, 0.0, None)
+    forced = _forced_steps(spec.init, context, side, outcome["forced"]["one"])
+    arch, lr = spec.definition.arch, spec.learning_rate
+    return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
+
+
+def audit(
+    path: Path,
+    func: str,
+    base: RunSpec,
+    inits: list[str],
+    timeout: float = 60.0,
+    memory: int | None = DEFAULT_MEMORY_MIB,
+    known_bugs: bool = True,
+) -> Audit:
+    """Audit ``func`` in ``path`` under each init. ``memory``: the child process's limit in MiB;
+    None runs the user's code in this process, without limits (for tests of the diagnosis).
+    ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it."""
     check_source(path)
     specs = {init: base.with_(init=init) for init in inits}
-    contexts = {}
-    for init, spec in specs.items():
-        X, y = dataset_arrays(spec, None)
-        contexts[init] = {
-            "params": initial_params(spec),
-            "X": X,
-            "y": y,
-            "order": row_order(spec, len(X)),
-            "lr": spec.learning_rate,
-        }
-    users = _user_runs(path, func, contexts, timeout)
+    sides = {init: keras_side(spec) for init, spec in specs.items()}
+    contexts = {init: _job_context(spec, sides[init]) for init, spec in specs.items()}
+    job = {"path": str(path.resolve()), "func": func, "sizes": list(base.definition.arch.sizes), "runs": contexts}
+    outcome = _user_runs(path, func, job, timeout, memory)
     threshold = AUDIT_THRESHOLDS[base.dtype]
-    runs = []
+    arch = base.definition.arch
+    runs, forced, users = [], [], {}
     for init, spec in specs.items():
-        keras = _keras_run(spec, contexts[init])
+        side, context = sides[init], contexts[init]
+        users[init] = _as_table(outcome["runs"][init]["params"], outcome["runs"][init]["losses"])
+        keras = _as_table(side.after, side.losses)
         distance = relative_distance(users[init], keras, AUDIT_FLOOR)
-        divergence = _first_divergence(init, users[init], keras, distance, threshold, contexts[init], base.problem)
-        runs.append(AuditRun(init, float(distance.max()), divergence))
+        divergence = _first_divergence(init, users[init], keras, distance, distance > threshold, context, base.problem)
+        steps_ = _forced_steps(init, context, side, outcome["forced"][init])
+        forced.append(steps_)
+        user_forced = _as_table(steps_.user_new, steps_.user_loss)
+        forced_divergence = _first_divergence(
+            init,
+            user_forced,
+            keras,
+            relative_distance(user_forced, keras, AUDIT_FLOOR),
+            deviates(arch, spec.learning_rate, base.dtype, steps_),
+            context,
+            base.problem,
+        )
+        runs.append(AuditRun(init, float(distance.max()), divergence, forced_divergence))
     result = Audit(str(path), func, base.problem, base.dtype, base.epochs, base.order, threshold, runs)
-    if result.verdict == "diverged":
-        result = replace(result, bugs=_diagnose(specs, contexts, users, threshold))
+    if any(r.divergence is not None or r.forced_divergence is not None for r in runs):
+        findings = diagnose(arch, base.learning_rate, base.dtype, forced)
+        bugs = _known_bugs(specs, contexts, users, threshold) if known_bugs else None
+        result = replace(result, findings=findings, bugs=bugs)
     return result
 
 
@@ -250,7 +395,15 @@ def as_json(result: Audit) -> dict[str, Any]:
         "dtype": result.dtype,
         "epochs": result.epochs,
         "threshold": result.threshold,
-        "runs": [{"init": r.init, "verdict": r.verdict, "max_distance": r.max_distance} for r in result.runs],
+        "runs": [
+            {
+                "init": r.init,
+                "verdict": r.verdict,
+                "max_distance": r.max_distance,
+                "trajectory": "match" if r.divergence is None else "diverged",
+            }
+            for r in result.runs
+        ],
         "first_divergence": None
         if first is None
         else {
@@ -260,10 +413,17 @@ def as_json(result: Audit) -> dict[str, Any]:
             "row": first.row,
             "row_values": first.row_values,
             "parameters": first.parameters,
+            "from_keras_state": all(r.divergence is None for r in result.runs),
         },
-        "diagnosis": result.diagnosis,
-        "bugs": result.bugs,
+        "diagnosis": {"findings": [f.as_json() for f in result.findings], "known_bugs": result.bugs or []},
     }
+
+
+def _under(inits: list[str], settings: str = "") -> str:
+    """``init keras (settings)`` or ``every init (seed, random, keras; settings)``: exactly the inits that ran."""
+    if len(inits) == 1:
+        return f"init {inits[0]}" + (f" ({settings})" if settings else "")
+    return f"every init ({', '.join(inits)}{'; ' + settings if settings else ''})"
 
 
 def as_text(result: Audit) -> str:
@@ -272,38 +432,66 @@ def as_text(result: Audit) -> str:
         f"{result.problem}, {result.dtype}, {result.epochs} epochs, {result.order} rows, threshold {result.threshold:g}"
     )
     worst = max(r.max_distance for r in result.runs)
+    lines = []
     if result.verdict == "match":
-        inits = ", ".join(r.init for r in result.runs)
-        return (
-            f"MATCH: {where} agrees with Keras after every step under every init ({inits}; {settings}); "
+        lines.append(
+            f"MATCH: {where} agrees with Keras after every step under {_under(result.inits, settings)}; "
             f"max distance {worst:.3g}"
         )
+    else:
+        lines += _diverged_text(result, where, settings)
+    if "seed" in result.inits and set(result.inits) <= {"seed"}:
+        lines.append(
+            "Note: under init seed alone every weight starts at 0.1, so the two hidden neurons stay "
+            "interchangeable and a step that mixes them up cannot be seen; audit with --init all."
+        )
+    return "\n".join(lines)
+
+
+def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     lines = [f"DIVERGED: {where} differs from Keras ({settings})"]
     for r in result.runs:
-        state = (
-            "matches after every step"
-            if r.divergence is None
-            else f"diverges at epoch {r.divergence.epoch}, step {r.divergence.step}"
-        )
+        if r.divergence is not None:
+            state = f"diverges at epoch {r.divergence.epoch}, step {r.divergence.step}"
+        elif r.forced_divergence is not None:
+            forced = r.forced_divergence
+            state = (
+                f"trajectory within the threshold, but from Keras's state the update differs "
+                f"at epoch {forced.epoch}, step {forced.step}"
+            )
+        else:
+            state = "matches after every step"
         lines.append(f"  init {r.init + ':':<7} {state} (max distance {r.max_distance:.3g})")
     first = result.first_divergence
     assert first is not None
     cells = ", ".join(f"{k}={v:g}" for k, v in first.row_values.items())
+    forced_only = all(r.divergence is None for r in result.runs)
+    FORCED = " (each step from Keras's state)"
     lines.append(
-        f"First divergence: init {first.init}, epoch {first.epoch}, step {first.step}, row {first.row} ({cells})"
+        f"First divergence{FORCED if forced_only else ''}: init {first.init}, "
+        f"epoch {first.epoch}, step {first.step}, row {first.row} ({cells})"
     )
     lines.append(f"  {'value':<8} {'index':<9} {'user':>24} {'keras':>24} {'distance':>10}")
     for p in first.parameters:
         index = "" if p["array"] is None else f"{p['array']}[{', '.join(map(str, p['index']))}]"
         lines.append(f"  {p['name']:<8} {index:<9} {p['user']!r:>24} {p['keras']!r:>24} {p['distance']:>10.3g}")
-    hidden = [r.init for r in result.runs if r.divergence is None]
+    hidden = [r.init for r in result.runs if r.verdict == "match"]
     if hidden:
         lines.append(f"Invisible under init {', '.join(hidden)}: only the other inits expose it.")
-    if result.bugs:
-        together = "" if len(result.bugs) == 1 else f" ({len(result.bugs)} known bugs together)"
-        lines.append(f"Diagnosis{together}: {result.diagnosis}.")
-        plural = "s" if len(result.bugs) > 1 else ""
-        lines.append(f"  Reproduced by known bug{plural} {', '.join(result.bugs)} under every init.")
+    if result.findings:
+        lines.append("Diagnosis (each step judged from Keras's state before it):")
+        for n, f in enumerate(result.findings, start=1):
+            first_at = f"init {f.first['init']}, epoch {f.first['epoch']}, step {f.first['step']}"
+            lines.append(f"  {n}. {f.kind}: {f.message} (first at {first_at})")
     else:
-        lines.append("Diagnosis: none of the known bugs, alone or together, reproduces this trajectory.")
-    return "\n".join(lines)
+        lines.append(
+            "Diagnosis: from Keras's state every update and loss is right; the trajectories part only "
+            "on your own (does your step keep state between calls?)"
+        )
+    if result.bugs:
+        plural = "s" if len(result.bugs) > 1 else ""
+        lines.append(
+            f"Known bug{plural} {', '.join(result.bugs)} reproduce{'' if plural else 's'} the whole trajectory "
+            f"under {_under(result.inits)}."
+        )
+    return lines

@@ -1,19 +1,29 @@
-"""Runs a user's step function in a process of its own: ``python -m comparisons.audit_worker JOB RESULT PROGRESS``.
+"""Runs a user's step function in a process of its own: ``python -m comparisons.audit_worker JOB RESULT PROGRESS MIB``.
 
-JOB is a pickle written by comparisons.audit (path, function name, and per init:
-initial parameters, rows, order, learning rate). RESULT receives a pickle: per
-init, the parameters after every step (in document order) and every row's
-loss; or one line naming what is wrong with the user's code. PROGRESS holds
-the init, epoch and step being run, so a parent that has to stop a hung step
-can say where. TensorFlow is never imported here.
+JOB is a pickle written by comparisons.audit: the file and function, the
+network's layer sizes, and per init the initial parameters, rows, order and
+learning rate, and Keras's state before every step. RESULT receives a pickle
+with, per init, two passes of the user's step:
+
+- ``runs``: free-running, from the initial parameters, the parameters after
+  every step (in document order) and every row's loss;
+- ``forced``: teacher-forced, each step taken from Keras's state before it,
+  so each step is judged on its own.
+
+Or one line naming what is wrong with the user's code. PROGRESS holds the init,
+epoch and step being run, so a parent that has to stop a hung step can say
+where. The address space is limited to MIB mebibytes. TensorFlow is never
+imported here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import os
 import pickle
+import resource
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -25,27 +35,31 @@ import numpy as np
 from manual.network import Architecture, Params, in_document_order
 from manual.training import steps
 
-SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
-_ARCH = Architecture(
-    (2, 2, 1), ("linear", "linear"), "mean_squared_error"
-)  # the shapes; names do not depend on activations
+__all__ = ["UserCodeError", "checked", "load", "main", "run"]
 
 
 class UserCodeError(Exception):
     """What is wrong with the user's code, in one line."""
 
 
-def load(path: str, func: str) -> Callable[..., Any]:
-    spec = importlib.util.spec_from_file_location("user_step", path)
+_MEMORY_MIB: int | None = None  # the limit this process runs under, to name it in messages
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, MemoryError) and _MEMORY_MIB is not None:
+        return f"ran out of memory: the limit is {_MEMORY_MIB} MiB (--memory)"
+    return f"raised {type(error).__name__}: {error}"
+
+
+def load(path: str, func: str, module_name: str = "user_step") -> Callable[..., Any]:
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise UserCodeError(f"{path}: cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        raise UserCodeError(
-            f"{path}: importing it raised {type(error).__name__}: {error}{_where(error, path)}"
-        ) from None
+        raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
     if not hasattr(module, func):
         raise UserCodeError(f"{path}: defines no function {func!r}")
     fn = getattr(module, func)
@@ -69,26 +83,36 @@ def _where(error: BaseException, path: str) -> str:
     return f" ({Path(path).name} line {frames[-1].lineno})" if frames else ""
 
 
-def _checked_params(value: object, dtype: str, where: str) -> Params:
+def _as_shape(key: str, array: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """The array in Keras's layout. A bias may come as a column (n, 1) or a row (1, n), and a
+    one-element bias as a scalar: the numbers can only mean one thing. Weights must have
+    their exact shape: a transposed W1 has the same shape, so a layout cannot be guessed."""
+    if array.shape == shape:
+        return array
+    if key.startswith("b") and array.size == shape[0] and sum(n != 1 for n in array.shape) <= 1:
+        return array.reshape(shape)
+    expected = f"{shape}, or {(shape[0], 1)} or {(1, shape[0])}" if key.startswith("b") else f"{shape}"
+    raise UserCodeError(f"returned {key} has shape {array.shape}, must be {expected} {where}")
+
+
+def _checked_params(value: object, shapes: dict[str, tuple[int, ...]], dtype: str, where: str) -> Params:
     if not isinstance(value, Mapping):
         raise UserCodeError(f"returned params is a {type(value).__name__}, not a dict {where}")
-    missing = [k for k in SHAPES if k not in value]
+    missing = [k for k in shapes if k not in value]
     if missing:
         raise UserCodeError(f"returned params lack {', '.join(map(repr, missing))} {where}")
-    extra = sorted(str(k) for k in value if k not in SHAPES)
+    extra = sorted(str(k) for k in value if k not in shapes)
     if extra:
         raise UserCodeError(f"returned params have extra keys {', '.join(map(repr, extra))} {where}")
     params: Params = {}
-    for key, shape in SHAPES.items():
+    for key, shape in shapes.items():
         try:
             array = np.asarray(value[key])
         except Exception:
             raise UserCodeError(f"returned {key} is not an array {where}") from None
         if array.dtype.kind not in "fiu":
             raise UserCodeError(f"returned {key} holds {array.dtype} values, not numbers {where}")
-        if array.shape != shape:
-            raise UserCodeError(f"returned {key} has shape {array.shape}, must be {shape} {where}")
-        params[key] = array.astype(dtype)
+        params[key] = _as_shape(key, array, shape, where).astype(dtype)
     return params
 
 
@@ -103,9 +127,16 @@ def _checked_loss(value: object, dtype: str, where: str) -> np.floating:
 
 
 def checked(
-    fn: Callable[..., Any], path: str, func: str, rows_per_epoch: int, dtype: str, progress: Callable[[str], None]
+    fn: Callable[..., Any],
+    path: str,
+    func: str,
+    arch: Architecture,
+    rows_per_epoch: int,
+    dtype: str,
+    progress: Callable[[str], None],
 ) -> Callable[..., tuple[Params, np.floating]]:
     """The user's step, made to say what is wrong with what it returns, and where."""
+    shapes = dict(arch.shapes())
     calls = 0
 
     def step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, np.floating]:
@@ -117,43 +148,79 @@ def checked(
         try:
             out = fn(params, x, y, lr)
         except Exception as error:
-            raise UserCodeError(f"{func} raised {type(error).__name__}: {error} {where}{_where(error, path)}") from None
+            raise UserCodeError(f"{func} {_failure(error)} {where}{_where(error, path)}") from None
         if not isinstance(out, tuple | list) or len(out) != 2:
             raise UserCodeError(f"{func} must return (params, loss), returned {type(out).__name__} {where}")
-        return _checked_params(out[0], dtype, where), _checked_loss(out[1], dtype, where)
+        return _checked_params(out[0], shapes, dtype, where), _checked_loss(out[1], dtype, where)
 
     return step
 
 
-def run(job: dict[str, Any], progress_path: str) -> dict[str, Any]:
-    fd = os.open(progress_path, os.O_WRONLY | os.O_CREAT)
+def _free(
+    step: Callable[..., tuple[Params, np.floating]], arch: Architecture, context: dict[str, Any]
+) -> dict[str, Any]:
+    X, y, order = context["X"], context["y"], context["order"]
+    params, losses = [], []
+    for record in steps(step, context["params"], X, y, order, context["lr"]):
+        params.append(in_document_order(arch, record.params))
+        losses.append(record.loss)
+    return {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
 
-    def progress_in(init: str) -> Callable[[str], None]:
+
+def _forced(
+    step: Callable[..., tuple[Params, np.floating]], arch: Architecture, context: dict[str, Any]
+) -> dict[str, Any]:
+    """Each step from Keras's state before it: ``states[key][k]`` with row ``order.reshape(-1)[k]``."""
+    X, y, states = context["X"], context["y"], context["states"]
+    eta = X.dtype.type(context["lr"])
+    params, losses = [], []
+    for k, i in enumerate(context["order"].reshape(-1)):
+        new, loss = step({key: np.array(s[k], copy=True) for key, s in states.items()}, X[i].copy(), y[i], eta)
+        params.append(in_document_order(arch, new))
+        losses.append(loss)
+    return {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
+
+
+def run(job: dict[str, Any], progress_path: str | None = None, module_name: str = "user_step") -> dict[str, Any]:
+    fd = None if progress_path is None else os.open(progress_path, os.O_WRONLY | os.O_CREAT)
+    stack = contextlib.ExitStack()
+    arch = Architecture(tuple(job["sizes"]), ("linear",) * (len(job["sizes"]) - 1), "mean_squared_error")
+
+    def progress_in(init: str, what: str = "") -> Callable[[str], None]:
         def write(where: str) -> None:
-            os.pwrite(fd, f"{init} {where}".ljust(80).encode(), 0)
+            if fd is not None:
+                os.pwrite(fd, f"{init} {what}{where}".ljust(100).encode(), 0)
 
         return write
 
+    def user_step(init: str, context: dict[str, Any], what: str = "") -> Callable[..., tuple[Params, np.floating]]:
+        rows = context["order"].shape[1]
+        return checked(fn, job["path"], job["func"], arch, rows, str(context["X"].dtype), progress_in(init, what))
+
     try:
-        fn = load(job["path"], job["func"])
-        runs = {}
-        for init, context in job["runs"].items():
-            X, y, order = context["X"], context["y"], context["order"]
-            step = checked(fn, job["path"], job["func"], order.shape[1], str(X.dtype), progress_in(init))
-            params, losses = [], []
-            for record in steps(step, context["params"], X, y, order, context["lr"]):
-                params.append(in_document_order(_ARCH, record.params))
-                losses.append(record.loss)
-            runs[init] = {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
-        return {"runs": runs}
+        fn = load(job["path"], job["func"], module_name)
+        # the user's overflows are the audit's findings, not warnings on the terminal
+        stack.enter_context(np.errstate(all="ignore"))
+        runs = {init: _free(user_step(init, context), arch, context) for init, context in job["runs"].items()}
+        forced = {
+            init: _forced(user_step(init, context, "from Keras's state "), arch, context)
+            for init, context in job["runs"].items()
+        }
+        return {"runs": runs, "forced": forced}
     except UserCodeError as error:
         return {"error": str(error)}
     finally:
-        os.close(fd)
+        stack.close()
+        if fd is not None:
+            os.close(fd)
 
 
 def main() -> None:
-    job_path, result_path, progress_path = sys.argv[1:4]
+    global _MEMORY_MIB
+    job_path, result_path, progress_path, memory = sys.argv[1:5]
+    _MEMORY_MIB = int(memory)
+    limit = _MEMORY_MIB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     with open(job_path, "rb") as handle:
         job = pickle.load(handle)
     result = run(job, progress_path)

@@ -23,7 +23,16 @@ from manual import Architecture, Params, from_keras_weights, in_document_order, 
 from manual.layerwise import forward
 from manual.losses import LOSSES
 
-__all__ = ["POINTS", "SheetAudit", "Verdict", "audit_sheet", "evaluate", "read_sheet", "true_gradients"]
+__all__ = [
+    "POINTS",
+    "SheetAudit",
+    "Verdict",
+    "audit_sheet",
+    "evaluate",
+    "finite_differences",
+    "read_sheet",
+    "true_gradients",
+]
 
 POINTS = 64
 _MATCH_RTOL = 1e-7  # float64 formulas against float64 autodiff agree to ~1e-15; a wrong one is off by O(1)
@@ -143,18 +152,19 @@ def true_gradients(arch: Architecture, params: list[Params], X: np.ndarray, y: n
 
     names = parameter_names(arch)
     model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
-    taped = []
-    for p, x, t in zip(params, X, y, strict=True):
-        grads = reference.gradients(model, to_keras_weights(arch, p), x, float(t))
-        taped.append(in_document_order(arch, from_keras_weights(arch, grads)))
-    tape = np.array(taped)
-    fd = _finite_differences(arch, params, X, y)
+    states = [np.stack(weights) for weights in zip(*(to_keras_weights(arch, p) for p in params), strict=True)]
+    stacked = reference.gradients_at(model, states, X, y)
+    tape = np.array(
+        [in_document_order(arch, from_keras_weights(arch, [g[k] for g in stacked])) for k in range(len(params))]
+    )
+    fd = finite_differences(arch, params, X, y)
     if not np.allclose(tape, fd, rtol=_FD_RTOL, atol=_FD_RTOL * np.abs(tape).max()):
         raise AssertionError("autodiff and finite differences disagree: the reference itself is broken")
     return {name: tape[:, j] for j, (_, _, name) in enumerate(names)}
 
 
-def _finite_differences(arch: Architecture, params: list[Params], X: np.ndarray, y: np.ndarray) -> np.ndarray:
+def finite_differences(arch: Architecture, params: list[Params], X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """dL/dparameter (points x parameters, document order) by central differences of the numpy forward pass."""
     loss = LOSSES[arch.loss]
 
     def L(p: Params, x: np.ndarray, t: float) -> float:

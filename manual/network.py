@@ -22,6 +22,7 @@ __all__ = [
     "Value",
     "copy_params",
     "document_name",
+    "from_document_order",
     "from_keras_weights",
     "in_document_order",
     "parameter_names",
@@ -84,6 +85,15 @@ def copy_params(params: Params) -> Params:
 def in_document_order(arch: Architecture, params: Params) -> list[np.floating]:
     """Every scalar parameter, in the order of ``parameter_names``."""
     return [params[key][index] for key, index, _ in parameter_names(arch)]
+
+
+def from_document_order(arch: Architecture, values: Any) -> Params:
+    """The inverse of ``in_document_order``: a sequence of every scalar back into arrays."""
+    flat = np.asarray(values)
+    params: Params = {key: np.empty(shape, dtype=flat.dtype) for key, shape in arch.shapes()}
+    for value, (key, index, _) in zip(flat, parameter_names(arch), strict=True):
+        params[key][index] = value
+    return params
 
 
 def to_keras_weights(arch: Architecture, params: Params) -> list[np.ndarray]:

@@ -48,7 +48,7 @@ __all__ = [
     "KerasTrajectory",
     "build_model",
     "floatx",
-    "gradients",
+    "gradients_at",
     "initial_weights",
     "train_fast",
     "train_plain",
@@ -210,13 +210,45 @@ def train_steps(
     return _run_loop(model, weights, X, y, order, lr, per_step=True)
 
 
-def gradients(model: keras.Model, weights: list[np.ndarray], x: np.ndarray, y: float) -> list[np.ndarray]:
-    """dL/dw for every weight (``get_weights`` order) at one row, by ``tf.GradientTape``
-    through the model and its compiled loss: autodiff, not anybody's formula."""
+def _compiled_gradients(model: keras.Model, dtype: str) -> Callable[..., list[tensorflow.Tensor]]:
+    """One graph that sets the weights to each given state and tapes the loss's gradient there."""
+    cache: dict[str, Callable[..., list[tensorflow.Tensor]]] = model.__dict__.setdefault("_reference_grads", {})
+    if dtype in cache:
+        return cache[dtype]
+    variables = model.trainable_variables
+    specs = [tensorflow.TensorSpec(shape=(None, *v.shape), dtype=dtype) for v in variables]
+    rows = tensorflow.TensorSpec(shape=(None, None), dtype=dtype)
+
+    @tensorflow.function(input_signature=[specs, rows, rows], reduce_retracing=True)  # type: ignore[untyped-decorator]  # tensorflow is untyped
+    def loop(states: list[tensorflow.Tensor], X: tensorflow.Tensor, y: tensorflow.Tensor) -> list[tensorflow.Tensor]:
+        n = tensorflow.shape(X)[0]
+        grads = [tensorflow.TensorArray(dtype, size=n) for _ in variables]
+        for k in tensorflow.range(n):
+            for v, state in zip(variables, states, strict=True):
+                v.assign(state[k])
+            x_k, y_k = X[k : k + 1], y[k : k + 1]
+            with tensorflow.GradientTape() as tape:
+                y_pred = model(x_k, training=True)
+                loss = model.compute_loss(x=x_k, y=y_k, y_pred=y_pred, training=True)
+            grads = [g.write(k, d) for g, d in zip(grads, tape.gradient(loss, variables), strict=True)]
+        return [g.stack() for g in grads]
+
+    cache[dtype] = loop
+    return loop
+
+
+def gradients_at(model: keras.Model, states: Sequence[np.ndarray], X: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """dL/dw at many (weights, row) points in one compiled call, by ``tf.GradientTape``.
+
+    ``states[i]`` stacks the i-th weight (``get_weights`` order) over the points,
+    shape (points, *weight shape); ``X[k]``, ``y[k]`` is the row at point k. Returns
+    the gradients stacked the same way. The model's weights are left changed.
+    """
     dtype = model.weights[0].dtype
-    model.set_weights([np.asarray(w, dtype=dtype) for w in weights])
-    with floatx(dtype), tensorflow.GradientTape() as tape:
-        y_pred = model(np.asarray(x, dtype=dtype)[None, :], training=True)
-        rows = np.asarray(x, dtype=dtype)[None, :]
-        loss = model.compute_loss(x=rows, y=np.asarray([[y]], dtype=dtype), y_pred=y_pred, training=True)
-    return [np.asarray(g) for g in tape.gradient(loss, model.trainable_variables)]
+    with floatx(dtype):
+        stacked = _compiled_gradients(model, dtype)(
+            [np.asarray(s, dtype=dtype) for s in states],
+            np.asarray(X, dtype=dtype).reshape(len(X), -1),
+            np.asarray(y, dtype=dtype).reshape(len(y), 1),
+        )
+    return [np.asarray(g) for g in stacked]

@@ -1,9 +1,10 @@
 """``python -m comparisons audit``: a user's own step file against Keras, after every step.
 
-Every known bug is written here as a user would write it (not by calling
-manual.bugs), and must be reported with the right first divergence and named
-by the diagnosis; correct steps in several styles must pass; every kind of bad
-input must get exit status 2 and one line.
+Every known bug is written as a user would write it (tests/user_steps.py, not by
+calling manual.bugs), and must be reported with the right first divergence and
+named by the known-bug catalogue; correct steps in several styles must pass;
+every kind of bad input must get exit status 2 and one line (and, with --json,
+an error object on stdout). tests/test_diagnosis.py holds the findings.
 """
 
 from __future__ import annotations
@@ -15,60 +16,9 @@ from typing import Any
 import pytest
 
 from comparisons.cli import main
-from manual.bugs import KNOWN_BUGS
+from tests.user_steps import bugs_for_problem, user_file
 
 EPOCHS = "10"
-
-TEMPLATE = """
-import numpy as np
-
-
-def step(params, x, y, lr):
-    W1, b1, W2, b2 = (params[k].copy() for k in ("W1", "b1", "W2", "b2"))
-    h = ACT(x[0] * W1[0] + x[1] * W1[1] + b1)  # O_11, O_12
-    y_hat = ACT(h[0] * W2[0, 0] + h[1] * W2[1, 0] + b2[0])
-    loss = LOSS
-    e = ERROR  # dL/dz at the output neuron
-    W2_new = W2 - lr * e * h[:, None]
-    b2_new = b2 - lr * e  #@b2
-    delta = e * W2[:, 0] * SLOPE  #@delta
-    W1_new = W1 - lr * np.outer(x, delta)  #@W1
-    b1_new = b1 - lr * delta
-    new = {"W1": W1_new, "b1": b1_new, "W2": W2_new, "b2": b2_new}
-    return new, loss  #@return
-"""
-
-PROBLEM_PARTS = {
-    "regression": {
-        "ACT": "",
-        "LOSS": "(y - y_hat) ** 2",
-        "ERROR": "-2 * (y - y_hat)",
-        " * SLOPE": "",
-    },
-    "classification": {
-        "ACT": "(lambda z: 1 / (1 + np.exp(-z)))",
-        "LOSS": "-y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat)",
-        "ERROR": "-(y - y_hat)",
-        "SLOPE": "h * (1 - h)",
-    },
-}
-
-AFTER_UPDATE = """
-    h2 = ACT(x[0] * W1_new[0] + x[1] * W1_new[1] + b1_new)
-    after = ACT(h2[0] * W2_new[0, 0] + h2[1] * W2_new[1, 0] + b2_new[0])
-    y_hat = after
-    return new, LOSS  #@return"""
-
-# bug -> (the lines that change, as a user would write them)
-BUGGY_LINES = {
-    "b2-from-W2": {"b2 - lr * e  #@b2": "W2[1] - lr * e  #@b2"},
-    "W2-updated-first": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2_new[:, 0] * SLOPE  #@delta"},
-    "W1-indices-swapped": {"np.outer(x, delta)  #@W1": "np.outer(delta, x)  #@W1"},
-    "hidden-error-crossed": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2[::-1, 0] * SLOPE  #@delta"},
-    "sigmoid-derivative-dropped": {"e * W2[:, 0] * SLOPE  #@delta": "e * W2[:, 0]  #@delta"},
-    "factor-two-dropped": {"ERROR  #": "-(y - y_hat)  #"},
-    "loss-after-update": {"\n    return new, loss  #@return": AFTER_UPDATE},
-}
 
 W1_AND_B1 = ["w^1_11", "w^1_12", "w^1_21", "w^1_22", "b_11", "b_12"]
 ALL_PARAMETERS = [*W1_AND_B1[:4], "b_11", "b_12", "w^2_11", "w^2_21", "b_21"]
@@ -89,22 +39,8 @@ EXPECTED = {
 CASES = [
     pytest.param(problem, bug, id=f"{problem}-{bug}")
     for problem in ("regression", "classification")
-    for bug in BUGGY_LINES
-    if not (problem == "regression" and bug == "sigmoid-derivative-dropped")
-    and not (problem == "classification" and bug == "factor-two-dropped")
+    for bug in bugs_for_problem(problem)
 ]
-
-
-def user_file(tmp_path: Path, problem: str, bug: str | None = None, name: str = "user_step.py") -> Path:
-    text = TEMPLATE
-    for old, new in (BUGGY_LINES[bug] if bug else {}).items():
-        assert old in text, old
-        text = text.replace(old, new)
-    for old, new in PROBLEM_PARTS[problem].items():
-        text = text.replace(old, new)
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -132,14 +68,15 @@ def test_known_bug_written_by_a_user_is_found_and_named(
     for p in first["parameters"]:
         assert p["distance"] > report["threshold"]
         assert p["user"] != p["keras"]
-    assert report["bugs"] == [bug]
-    assert report["diagnosis"] == KNOWN_BUGS[bug].diagnosis
+    assert report["diagnosis"]["known_bugs"] == [bug]
+    assert report["diagnosis"]["findings"]
 
 
 @pytest.mark.parametrize("problem", ["regression", "classification"])
 def test_the_template_without_bugs_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str) -> None:
     status, report = audit_json(capsys, user_file(tmp_path, problem), problem)
-    assert (status, report["verdict"], report["first_divergence"], report["diagnosis"]) == (0, "match", None, None)
+    assert (status, report["verdict"], report["first_divergence"]) == (0, "match", None)
+    assert report["diagnosis"] == {"findings": [], "known_bugs": []}
     assert [r["init"] for r in report["runs"]] == ["seed", "random", "keras"]
     assert max(r["max_distance"] for r in report["runs"]) < 1e-13
 
@@ -163,7 +100,13 @@ def test_the_notebooks_three_bugs_are_named_together(capsys: pytest.CaptureFixtu
     path = Path(__file__).resolve().parent.parent / "examples" / f"notebook_{problem}.py"
     status, report = audit_json(capsys, path, problem)
     assert status == 1
-    assert report["bugs"] == ["b2-from-W2", "W2-updated-first", "W1-indices-swapped"]
+    assert report["diagnosis"]["known_bugs"] == ["b2-from-W2", "W2-updated-first", "W1-indices-swapped"]
+    assert [(f["kind"], f["other"], f["updated"], f["layer"]) for f in report["diagnosis"]["findings"]] == [
+        ("from-other-parameter", "w^2_21", True, None),
+        ("stale-weights", None, None, 2),
+        ("other-gradient", "w^1_21", None, None),
+        ("other-gradient", "w^1_12", None, None),
+    ]
     assert report["first_divergence"]["init"] == "seed"
 
 
@@ -171,6 +114,23 @@ def test_float32_and_a_single_init(capsys: pytest.CaptureFixture[str], tmp_path:
     path = user_file(tmp_path, "regression")
     status, report = audit_json(capsys, path, "regression", "--dtype", "float32", "--init", "random")
     assert (status, [r["init"] for r in report["runs"]], report["threshold"]) == (0, ["random"], 5e-5)
+
+
+def test_a_single_init_is_named_and_a_stale_w2_caught_under_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    args = ("--problem", "classification", "--epochs", EPOCHS, "--init", "keras")
+    status, out, _ = audit(capsys, str(user_file(tmp_path, "classification")), *args)
+    assert status == 0
+    assert out.startswith(
+        f"MATCH: {tmp_path / 'user_step.py'}:step agrees with Keras after every step under init keras ("
+    )
+    status, out, _ = audit(capsys, str(user_file(tmp_path, "classification", "W2-updated-first")), *args)
+    assert status == 1
+    assert "  init keras:  trajectory within the threshold, but from Keras's state the update differs" in out
+    assert "First divergence (each step from Keras's state): init keras, epoch 1, step 1" in out
+    assert "stale-weights: w^1_12 (W1[0, 1]), w^1_22 (W1[1, 1]), b_12 (b1[1]): " in out
+    assert out.rstrip().endswith("reproduces the whole trajectory under init keras.")
 
 
 def test_function_name_after_a_colon(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -198,7 +158,8 @@ def test_nan_is_a_divergence_where_it_first_appears(capsys: pytest.CaptureFixtur
         [0],
     )
     assert first["parameters"][0]["distance"] == float("inf")
-    assert report["bugs"] is None
+    assert report["diagnosis"]["known_bugs"] == []
+    assert [(f["kind"], f["parameters"]) for f in report["diagnosis"]["findings"]] == [("wrong", ["b_21"])]
 
 
 def _bad(tmp_path: Path, source: str | bytes) -> Path:
@@ -263,6 +224,16 @@ GOOD_BODY = "    return ({'W1': params['W1'], 'b1': params['b1'], 'W2': params['
             id="wrong-shape",
         ),
         pytest.param(
+            "def step(params, x, y, lr):\n    params['b1'] = params['W1']\n    return params, 0.5\n",
+            "returned b1 has shape (2, 2), must be (2,), or (2, 1) or (1, 2) (epoch 1, step 1)",
+            id="ambiguous-bias",
+        ),
+        pytest.param(
+            "import numpy as np\ndef step(params, x, y, lr):\n    big = np.ones(2**31)\n    return params, 0.5\n",
+            "step ran out of memory: the limit is 256 MiB (--memory) (epoch 1, step 1) (bad.py line 3)",
+            id="memory",
+        ),
+        pytest.param(
             "def step(params, x, y, lr):\n    return params, 'low'\n",
             "returned loss 'low' is not a number (epoch 1, step 1)",
             id="loss-text",
@@ -283,9 +254,59 @@ def test_bad_input_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, source: str | bytes, message: str
 ) -> None:
     path = _bad(tmp_path, source)
-    status, out, err = audit(capsys, str(path), "--problem", "regression", "--epochs", "2", "--timeout", "3")
+    argv = [str(path), "--problem", "regression", "--epochs", "2", "--timeout", "3", "--memory", "256"]
+    status, out, err = audit(capsys, *argv)
     assert (status, out) == (2, "")
     assert err == f"python -m comparisons: error: {path}: {message}\n"
+
+
+def test_json_errors_go_to_stdout_as_well(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A grader that reads stdout gets an object for every exit-2 case, bad options included."""
+    path = _bad(tmp_path, "import numpy\n")
+    status, out, err = audit(capsys, str(path), "--problem", "regression", "--json")
+    message = f"{path}: defines no function 'step'"
+    assert (status, json.loads(out), err) == (
+        2,
+        {"verdict": "error", "error": message},
+        f"python -m comparisons: error: {message}\n",
+    )
+    status, out, _ = audit(capsys, str(path), "--json")
+    assert (status, json.loads(out)["verdict"]) == (2, "error")
+
+
+ACCEPTED = """
+import numpy as np
+
+
+def step(params, x, y, lr):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    h = x[0] * W1[0] + x[1] * W1[1] + b1
+    y_hat = h[0] * W2[0, 0] + h[1] * W2[1, 0] + b2[0]
+    e = -2 * (y - y_hat)
+    return {
+        "W1": (W1 - lr * np.outer(x, e * W2[:, 0])).tolist(),  # nested lists
+        "b1": (b1 - lr * e * W2[:, 0]).reshape(BIAS_SHAPE),
+        "W2": W2 - lr * e * h[:, None],
+        "b2": SCALAR(b2[0] - lr * e),
+    }, (y - y_hat) ** 2
+"""
+
+
+@pytest.mark.parametrize(
+    ("bias_shape", "scalar"),
+    [
+        pytest.param("(2, 1)", "float", id="column-bias-python-float"),
+        pytest.param("(1, 2)", "np.array", id="row-bias-0d-array"),
+        pytest.param("(2,)", "lambda v: np.array([[v]])", id="1x1-array"),
+    ],
+)
+def test_unambiguous_shapes_are_accepted(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bias_shape: str, scalar: str
+) -> None:
+    path = tmp_path / "shapes.py"
+    path.write_text(ACCEPTED.replace("BIAS_SHAPE", bias_shape).replace("SCALAR", f"({scalar})"))
+    status, report = audit_json(capsys, path, "regression")
+    assert (status, report["verdict"]) == (0, "match")
 
 
 def test_missing_file_and_bad_function_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -1,0 +1,434 @@
+"""Say which line of a user's step is wrong: a per-parameter account of every update.
+
+Teacher forcing: at every step the user's step and Keras start from the same
+state (Keras's) and row, so each step is judged on its own and errors do not
+compound. The user's implied gradient of a parameter is (old - new) / lr; the
+true one is Keras's, taped at that state. Each parameter's updates, over every
+step and init, are explained by the simplest hypothesis that fits them all:
+
+    new = start - lr * c * source
+
+- start: the parameter's own value, or another parameter's value before or
+  after that one's update (``from-other-parameter``);
+- source: the parameter's true gradient, another parameter's (``other-gradient``),
+  either one computed with a later layer's weights already updated
+  (``stale-weights``, by manual/'s backprop, which the harness proves equal to
+  Keras), or nothing (``not-updated``);
+- c: 1, or one constant for every step (``scaled``; ``sign`` when -1).
+
+Simplest means fewest departures from the correct update; a parameter no
+hypothesis explains is ``wrong``. The returned loss is checked first
+(``forward``, ``loss-after-update``), since every update inherits a wrong
+prediction. Pure numpy: the Keras side arrives as arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS, DIAGNOSIS_ATOL_EPS, DIAGNOSIS_RTOL
+from comparisons.ulp import relative_distance
+from manual.layerwise import backward, forward
+from manual.losses import LOSSES
+from manual.network import Architecture, from_document_order, parameter_names
+
+__all__ = ["KINDS", "Finding", "ForcedSteps", "deviates", "deviation_score", "diagnose", "gradient_distance"]
+
+# the fixed vocabulary, in the order findings of the same step are listed
+KINDS = (
+    "forward",
+    "loss-after-update",
+    "not-updated",
+    "from-other-parameter",
+    "other-gradient",
+    "stale-weights",
+    "sign",
+    "scaled",
+    "wrong",
+)
+
+
+@dataclass(frozen=True)
+class ForcedSteps:
+    """One init's teacher-forced pass. Row k of each (K, P) array is in document order
+    (``parameter_names``); step k starts from ``states[k]`` with row ``X[k]``, ``y[k]``."""
+
+    init: str
+    epochs: np.ndarray  # (K,) 1-based
+    steps: np.ndarray  # (K,) 1-based, within the epoch
+    states: np.ndarray  # (K, P) Keras's parameters before step k
+    X: np.ndarray  # (K, inputs)
+    y: np.ndarray  # (K,)
+    true_grads: np.ndarray  # (K, P) dL/dparameter at states[k], by tf.GradientTape
+    keras_loss: np.ndarray  # (K,) Keras's loss at states[k] on the row
+    user_new: np.ndarray  # (K, P) what the user's step returned from states[k]
+    user_loss: np.ndarray  # (K,)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    parameters: list[str]  # document names
+    indices: list[dict[str, Any]]  # {"array": "W1", "index": [0, 1]} for each parameter
+    other: str | None  # the other parameter (other-gradient, from-other-parameter)
+    updated: bool | None  # from-other-parameter: that one's value after (True) or before (False) its update
+    factor: float | None  # scaled, sign
+    layer: int | None  # stale-weights: the layer whose updated weights were used
+    first: dict[str, Any]  # {"init", "epoch", "step"}
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "parameters": self.parameters,
+            "indices": self.indices,
+            "other": self.other,
+            "updated": self.updated,
+            "factor": self.factor,
+            "layer": self.layer,
+            "first": self.first,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class _Steps:
+    """Every init's forced steps stacked: arrays of (N, ...) in float64, N = inits x steps."""
+
+    S: np.ndarray
+    T: np.ndarray
+    N: np.ndarray
+    where: list[tuple[str, int, int]]  # (init, epoch, step) of each row
+    gscale: np.ndarray  # (N,) the step's largest true gradient: the scale its arithmetic noise is relative to
+
+
+@dataclass(frozen=True)
+class _Hypothesis:
+    """For parameter ``param``: new = start - lr * c * source."""
+
+    param: int
+    start: tuple[str, int]  # ("own"|"before"|"after"|"after-true", parameter)
+    source: tuple[str, int, int | None]  # ("true"|"zero"|"other"|"stale", parameter, layer)
+    scaled: bool  # c fitted, else 1
+
+    @property
+    def complexity(self) -> int:
+        """How many things are wrong with the update, if this hypothesis is the truth."""
+        source, p, _ = self.source
+        departures = (self.start[0] != "own") + (source != "true") + self.scaled
+        return departures + (source == "stale" and p != self.param)  # another parameter's gradient, and stale
+
+
+def gradient_distance(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> np.ndarray:
+    """(K, P): |u - g| / (|g| + the step's largest true gradient), u = (old - new) / lr the
+    implied gradient, g the true one: how far each update is from Keras's, in gradient space.
+    It includes the rounding of new = old - lr u, which ``deviates`` allows for separately."""
+    s = _stack(arch, [forced])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        distance = np.abs((s.S - s.N) / lr - s.T) / (np.abs(s.T) + s.gscale[:, None])
+    return np.where(np.isnan(distance), np.inf, distance)
+
+
+def deviation_score(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> np.ndarray:
+    """(K, P): |u - g| over the tolerance the diagnosis allows it: above 1, the update is not Keras's."""
+    s = _stack(arch, [forced])
+    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    tol = _tolerance(np.abs(s.T), s.gscale[:, None], s.S, s.N, lr, rtol, atol_eps)
+    with np.errstate(invalid="ignore"):
+        score = np.abs((s.S - s.N) / lr - s.T) / tol
+    return np.where(np.isnan(score), np.inf, score)
+
+
+def deviates(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> np.ndarray:
+    """(K, 1 + P): where the returned loss, then each parameter's update, is not Keras's."""
+    params = ~(deviation_score(arch, lr, dtype, forced) <= 1.0)
+    loss = relative_distance(forced.user_loss, forced.keras_loss, AUDIT_FLOOR) > AUDIT_THRESHOLDS[dtype]
+    return np.column_stack([loss, params])
+
+
+def diagnose(arch: Architecture, lr: float, dtype: str, forced: list[ForcedSteps]) -> list[Finding]:
+    """The ordered findings that explain every step of every init; [] when every update is right."""
+    names = parameter_names(arch)
+    stacked = _stack(arch, forced)
+    wrong_params = np.concatenate([deviates(arch, lr, dtype, f) for f in forced])
+    findings = _loss_findings(arch, lr, dtype, forced, stacked, wrong_params[:, 0])
+    explained: dict[tuple[Any, ...], tuple[list[int], int]] = {}
+    stale = _stale_gradients(arch, forced)
+    for j in range(len(names)):
+        rows = np.flatnonzero(wrong_params[:, 1 + j])
+        if not len(rows):
+            continue
+        for key, first in _explain(arch, j, stacked, stale, lr, dtype, int(rows[0])):
+            params, earliest = explained.get(key, ([], first))
+            explained[key] = ([*params, j], min(earliest, first))
+    for key, (params, first) in explained.items():
+        findings.append(_finding(arch, key, params, stacked, first, lr, explained))
+    head = [f for f in findings if f.kind in ("forward", "loss-after-update")]
+    rest = sorted(
+        (f for f in findings if f not in head),
+        key=lambda f: (
+            stacked.where.index((f.first["init"], f.first["epoch"], f.first["step"])),
+            KINDS.index(f.kind),
+            [n for _, _, n in names].index(f.parameters[0]),
+        ),
+    )
+    return head + rest
+
+
+def _stack(arch: Architecture, forced: list[ForcedSteps]) -> _Steps:
+    def cat(field: str) -> np.ndarray:
+        return np.concatenate([np.asarray(getattr(f, field), dtype=np.float64) for f in forced])
+
+    T = cat("true_grads")
+    where = [(f.init, int(e), int(s)) for f in forced for e, s in zip(f.epochs, f.steps, strict=True)]
+    return _Steps(S=cat("states"), T=T, N=cat("user_new"), where=where, gscale=np.abs(T).max(axis=1))
+
+
+def _tolerance(
+    size: np.ndarray, gscale: np.ndarray, start: np.ndarray, new: np.ndarray, lr: float, rtol: float, atol_eps: float
+) -> np.ndarray:
+    """How far an implied gradient may be from a hypothesis of magnitude ``size`` and still match it.
+
+    Two noises: the gradient's own arithmetic, which a user may order differently
+    (relative to the step's largest gradient, which the shared factors such as
+    y - y_hat carry), and the rounding of new = start - lr g, which (start - new) / lr
+    magnifies by 1 / lr.
+    """
+    return rtol * (size + gscale) + atol_eps * np.maximum(np.maximum(np.abs(start), np.abs(new)), AUDIT_FLOOR) / lr
+
+
+def _loss_findings(
+    arch: Architecture,
+    lr: float,
+    dtype: str,
+    forced: list[ForcedSteps],
+    stacked: _Steps,
+    wrong_loss: np.ndarray,
+) -> list[Finding]:
+    rows = np.flatnonzero(wrong_loss)
+    if not len(rows):
+        return []
+    loss_fn = LOSSES[arch.loss]
+    user_loss = np.concatenate([f.user_loss for f in forced])
+    keras_loss = np.concatenate([f.keras_loss for f in forced])
+    X = np.concatenate([f.X for f in forced])
+    y = np.concatenate([f.y for f in forced])
+    # the loss at the parameters the step returned, on the same row, in the working dtype
+    after = np.array(
+        [
+            loss_fn(y[k], forward(arch, from_document_order(arch, new.astype(dtype)), X[k])[-1])[0]
+            for k, new in enumerate(stacked.N)
+        ]
+    )
+    first = int(rows[0])
+    init, epoch, step = stacked.where[first]
+    where = {"init": init, "epoch": epoch, "step": step}
+    if not (relative_distance(user_loss, after, AUDIT_FLOOR) > AUDIT_THRESHOLDS[dtype]).any():
+        message = (
+            "the loss your step returns is the loss after its update; "
+            "return the loss of the prediction made before the update, as Keras's History does"
+        )
+        return [Finding("loss-after-update", ["loss"], [], None, None, None, None, where, message)]
+    message = (
+        f"the loss your step returns differs from Keras's at the same parameters and row "
+        f"(first at init {init}, epoch {epoch}, step {step}: yours {user_loss[first]:.10g}, "
+        f"Keras's {keras_loss[first]:.10g}): the forward pass or the loss formula is wrong, "
+        "and every update computed from that prediction inherits it; fix it first"
+    )
+    return [Finding("forward", ["loss"], [], None, None, None, None, where, message)]
+
+
+def _layer(arch: Architecture, j: int) -> int:
+    return int(parameter_names(arch)[j][0][1:])
+
+
+def _stale_gradients(arch: Architecture, forced: list[ForcedSteps]) -> dict[int, np.ndarray]:
+    """Per later layer m: every gradient computed after a forward pass at the state, but
+    backpropagated through the user's updated W_m (what a step that updates layer m
+    first and then takes the earlier layers' gradients computes)."""
+    names = parameter_names(arch)
+    out = {}
+    for m in range(2, arch.layers + 1):
+        cols = [j for j, (key, _, _) in enumerate(names) if key == f"W{m}"]
+        grads = []
+        for f in forced:
+            dtype = f.states.dtype
+            for k in range(len(f.y)):
+                state = from_document_order(arch, f.states[k])
+                new_Wm = f.user_new[k, cols].reshape(state[f"W{m}"].shape).astype(dtype)
+                outputs = forward(arch, state, f.X[k])
+                g = backward(arch, {**state, f"W{m}": new_Wm}, outputs, f.y[k])
+                grads.append([g[key][index] for key, index, _ in names])
+        out[m] = np.array(grads, dtype=np.float64)
+    return out
+
+
+def _hypotheses(arch: Architecture, j: int) -> Iterator[_Hypothesis]:
+    P = len(parameter_names(arch))
+    others = [q for q in range(P) if q != j]
+    # "after": q's new value as the step returns it; "after-true": as a correct update makes it
+    # (a line meant for q writes into j, and q's own line is missing)
+    starts = [("own", j)] + [(kind, q) for kind in ("before", "after", "after-true") for q in others]
+    later = range(_layer(arch, j) + 1, arch.layers + 1)
+    sources: list[tuple[str, int, int | None]] = [("true", j, None), ("zero", j, None)]
+    sources += [("other", q, None) for q in others]
+    sources += [("stale", j, m) for m in later]
+    sources += [("stale", q, m) for m in later for q in others if _layer(arch, q) < m]
+    candidates = [
+        _Hypothesis(j, start, source, scaled)
+        for source in sources
+        for start in starts
+        for scaled in (False, True)
+        if not (source[0] == "zero" and scaled)
+        if (start, source, scaled) != (("own", j), ("true", j, None), False)  # the correct update
+    ]
+    # a fitted factor last among equals: it can mimic "no update" with c ~ 0
+    yield from sorted(candidates, key=lambda h: (h.complexity, h.scaled))
+
+
+def _source(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray]) -> np.ndarray:
+    source, p, m = h.source
+    if source == "zero":
+        return np.zeros(len(s.S))
+    if source == "stale":
+        assert m is not None
+        return stale[m][:, p]
+    return s.T[:, p]
+
+
+def _start(h: _Hypothesis, s: _Steps, lr: float) -> np.ndarray:
+    kind, q = h.start
+    if kind == "after-true":
+        return s.S[:, q] - lr * s.T[:, q]
+    return s.S[:, q] if kind in ("own", "before") else s.N[:, q]
+
+
+def _fits(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray], lr: float, dtype: str) -> float | None:
+    """The factor c with which the hypothesis explains every step of its parameter, or None."""
+    j = h.param
+    A = _start(h, s, lr)
+    U = (A - s.N[:, j]) / lr
+    G = _source(h, s, stale)
+    c = 1.0
+    if h.scaled:
+        norm = float(np.dot(G, G))
+        if not np.isfinite(norm) or norm == 0.0:
+            return None
+        c = float(np.dot(U, G)) / norm
+        if not np.isfinite(c) or c == 0.0:
+            return None
+    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    tol = _tolerance(np.abs(c * G), abs(c) * s.gscale, A, s.N[:, j], lr, rtol, atol_eps)
+    return c if bool(np.all(np.abs(U - c * G) <= tol)) else None
+
+
+def _first_difference(a: np.ndarray, b: np.ndarray, s: _Steps, j: int, lr: float, dtype: str, fallback: int) -> int:
+    """The first step at which the values a and b (gradients of parameter j's scale) differ, not before ``fallback``."""
+    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    tol = _tolerance(np.abs(b), s.gscale, s.S[:, j], s.N[:, j], lr, rtol, atol_eps)
+    differ = np.flatnonzero(~(np.abs(a - b) <= tol))
+    later = differ[differ >= fallback]
+    return int(later[0]) if len(later) else fallback
+
+
+def _explain(
+    arch: Architecture, j: int, s: _Steps, stale: dict[int, np.ndarray], lr: float, dtype: str, first: int
+) -> list[tuple[tuple[Any, ...], int]]:
+    """The simplest hypothesis for parameter j, as finding keys (kind, other, updated, factor, layer),
+    each with the first step at which that part of the mistake shows."""
+    for h in _hypotheses(arch, j):
+        c = _fits(h, s, stale, lr, dtype)
+        if c is None:
+            continue
+        keys: list[tuple[tuple[Any, ...], int]] = []
+        start, q = h.start
+        if start != "own":
+            keys.append((("from-other-parameter", q, start != "before", None, None), first))
+        source, p, m = h.source
+        if source == "zero" and start == "own":
+            keys.append((("not-updated", None, None, None, None), first))
+        if p != j and source != "zero":
+            at = _first_difference(s.T[:, p], s.T[:, j], s, j, lr, dtype, first)
+            keys.append((("other-gradient", p, None, None, None), at))
+        if source == "stale":
+            assert m is not None
+            at = _first_difference(stale[m][:, p], s.T[:, p], s, j, lr, dtype, first)
+            keys.append((("stale-weights", None, None, None, m), at))
+        if h.scaled:
+            factor = float(f"{c:.4g}")
+            key = ("sign", None, None, -1.0, None) if factor == -1.0 else ("scaled", None, None, factor, None)
+            keys.append((key, first))
+        return keys
+    return [(("wrong", None, None, None, None), first)]
+
+
+def _finding(
+    arch: Architecture,
+    key: tuple[Any, ...],
+    params: list[int],
+    s: _Steps,
+    first: int,
+    lr: float,
+    explained: dict[tuple[Any, ...], tuple[list[int], int]],
+) -> Finding:
+    names = parameter_names(arch)
+    kind, other, updated, factor, layer = key
+    init, epoch, step = s.where[first]
+    labels = [names[j][2] for j in params]
+    listed = ", ".join(f"{names[j][2]} ({names[j][0]}[{', '.join(map(str, names[j][1]))}])" for j in params)
+    other_name = None if other is None else names[other][2]
+    if kind == "not-updated":
+        message = (
+            f"{listed}: never updated, though the gradient is not zero; "
+            "the update line is missing, or writes into another parameter"
+        )
+    elif kind == "from-other-parameter":
+        when = "after" if updated else "before"
+        message = (
+            f"{listed}: the new value starts from {other_name} ({when} its update) instead of from "
+            f"{'its own' if len(params) == 1 else 'their own'} old value"
+        )
+    elif kind == "other-gradient":
+        message = f"{listed}: updated with the gradient of {other_name}, an index swap or a mislabeled formula"
+    elif kind == "stale-weights":
+        message = (
+            f"{listed}: the gradient is computed with W{layer} already updated; "
+            "take every gradient from the same forward pass before updating any weight"
+        )
+    elif kind == "sign":
+        message = f"{listed}: updated up the gradient (w + lr g where w - lr g is meant): gradient ascent"
+    elif kind == "scaled":
+        everyone = sorted(j for key2, (ps, _) in explained.items() if key2 == key for j in ps) == list(
+            range(len(names))
+        )
+        if everyone:
+            message = (
+                f"every update is {factor:g} x the right one: the effective learning rate is "
+                f"{factor:g} x lr = {factor * lr:g}"
+            )
+            if factor == 0.5 and arch.loss == "mean_squared_error":
+                message += "; on squared error that is the missing factor 2 of dL/dy_hat = -2(y - y_hat)"
+        else:
+            message = f"{listed}: each update is {factor:g} x the right one"
+    else:
+        j = params[0]
+        implied = (s.S[first, j] - s.N[first, j]) / lr
+        message = (
+            f"{listed}: no simple mistake explains the update; at init {init}, epoch {epoch}, step {step} "
+            f"the implied gradient (old - new) / lr of {names[j][2]} is {implied:.6g}, the true one {s.T[first, j]:.6g}"
+        )
+    return Finding(
+        kind=kind,
+        parameters=labels,
+        indices=[{"array": names[j][0], "index": list(names[j][1])} for j in params],
+        other=other_name,
+        updated=updated,
+        factor=factor,
+        layer=layer,
+        first={"init": init, "epoch": epoch, "step": step},
+        message=message,
+    )
