@@ -481,8 +481,10 @@ def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     if result.findings:
         lines.append("Diagnosis (each step judged from Keras's state before it):")
         for n, f in enumerate(result.findings, start=1):
-            first_at = f"init {f.first['init']}, epoch {f.first['epoch']}, step {f.first['step']}"
-            lines.append(f"  {n}. {f.kind}: {f.message} (first at {first_at})")
+            lines.append(
+                f"  {n}. {f.kind}, first at init {f.first['init']}, epoch {f.first['epoch']}, step {f.first['step']}"
+            )
+            lines.append(f"     {f.message}")
     else:
         lines.append(
             "Diagnosis: from Keras's state every update and loss is right; the trajectories part only "

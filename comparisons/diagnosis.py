@@ -402,12 +402,13 @@ def _finding(
     elif kind == "sign":
         message = f"{listed}: updated up the gradient (w + lr g where w - lr g is meant): gradient ascent"
     elif kind == "scaled":
-        everyone = sorted(j for key2, (ps, _) in explained.items() if key2 == key for j in ps) == list(
-            range(len(names))
-        )
+        # every parameter the step updates at all carries this factor: it is the learning rate
+        still = {j for k2, (ps, _) in explained.items() if k2[0] == "not-updated" for j in ps}
+        everyone = set(params) | still == set(range(len(names)))
         if everyone:
             message = (
-                f"every update is {factor:g} x the right one: the effective learning rate is "
+                f"{'every update' if not still else 'every update your step makes'} is {factor:g} x the right one: "
+                "the effective learning rate is "
                 f"{factor:g} x lr = {factor * lr:g}"
             )
             if factor == 0.5 and arch.loss == "mean_squared_error":

@@ -72,6 +72,34 @@ def test_known_bug_written_by_a_user_is_found_and_named(
     assert report["diagnosis"]["findings"]
 
 
+def test_a_finding_in_json_has_every_field(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, report = audit_json(capsys, user_file(tmp_path, "regression", "factor-two-dropped"), "regression")
+    [finding] = report["diagnosis"]["findings"]
+    assert status == 1
+    assert finding == {
+        "kind": "scaled",
+        "parameters": ["w^1_11", "w^1_12", "w^1_21", "w^1_22", "b_11", "b_12", "w^2_11", "w^2_21", "b_21"],
+        "indices": [
+            {"array": "W1", "index": [0, 0]},
+            {"array": "W1", "index": [0, 1]},
+            {"array": "W1", "index": [1, 0]},
+            {"array": "W1", "index": [1, 1]},
+            {"array": "b1", "index": [0]},
+            {"array": "b1", "index": [1]},
+            {"array": "W2", "index": [0, 0]},
+            {"array": "W2", "index": [1, 0]},
+            {"array": "b2", "index": [0]},
+        ],
+        "other": None,
+        "updated": None,
+        "factor": 0.5,
+        "layer": None,
+        "first": {"init": "seed", "epoch": 1, "step": 1},
+        "message": "every update is 0.5 x the right one: the effective learning rate is 0.5 x lr = 0.0005; "
+        "on squared error that is the missing factor 2 of dL/dy_hat = -2(y - y_hat)",
+    }
+
+
 @pytest.mark.parametrize("problem", ["regression", "classification"])
 def test_the_template_without_bugs_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str) -> None:
     status, report = audit_json(capsys, user_file(tmp_path, problem), problem)
@@ -129,7 +157,10 @@ def test_a_single_init_is_named_and_a_stale_w2_caught_under_it(
     assert status == 1
     assert "  init keras:  trajectory within the threshold, but from Keras's state the update differs" in out
     assert "First divergence (each step from Keras's state): init keras, epoch 1, step 1" in out
-    assert "stale-weights: w^1_12 (W1[0, 1]), w^1_22 (W1[1, 1]), b_12 (b1[1]): " in out
+    assert (
+        "  1. stale-weights, first at init keras, epoch 1, step 1\n     w^1_12 (W1[0, 1]), w^1_22 (W1[1, 1]), b_12"
+        in (out)
+    )
     assert out.rstrip().endswith("reproduces the whole trajectory under init keras.")
 
 

@@ -259,6 +259,18 @@ def test_output_lines_writing_into_w1_and_b1(tmp_path: Path) -> None:
     ]
 
 
+def test_the_learner_example_gets_three_findings_the_catalogue_cannot_name(tmp_path: Path) -> None:
+    source = (Path(__file__).resolve().parent.parent / "examples" / "learner_regression.py").read_text()
+    assert diagnose_source(tmp_path, source, "regression") == (
+        "diverged",
+        [
+            found("not-updated", ["b_11", "b_12"]),
+            found("from-other-parameter", ["b_21"], other="w^2_11", updated=True),
+            found("scaled", [*W1, *OUTPUT], factor=10.0),
+        ],
+    )
+
+
 def test_the_notebook_style_in_column_layout_is_correct(tmp_path: Path) -> None:
     source = NOTEBOOK_STEP.replace("OUTPUT_LINES", RIGHT_OUTPUT).replace("OUTPUT_AFTER", RIGHT_AFTER)
     assert diagnose_source(tmp_path, source, "regression") == ("match", [])
