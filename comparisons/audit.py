@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from comparisons import audit_worker
+from comparisons import audit_worker, cache
 from comparisons.diagnosis import (
     Finding,
     ForcedSteps,
@@ -38,7 +38,7 @@ from comparisons.diagnosis import (
 )
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
-from comparisons.run import dataset_arrays, initial_params, keras_model
+from comparisons.run import dataset_arrays, initial_params, keras_model, keras_settings
 from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
@@ -152,28 +152,35 @@ def _context(spec: RunSpec) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=64)
 def keras_side(spec: RunSpec) -> _KerasSide:
-    """Everything the audit needs from Keras for one run; a function of the spec alone,
-    so a process auditing many files computes it once."""
-    import reference
-
+    """Everything the audit needs from Keras for one run; a function of the spec alone, kept in
+    this process (a process auditing many files computes it once) and in the disk cache."""
     context = _context(spec)
     arch = spec.definition.arch
-    model = keras_model(arch, spec.dtype)
-    weights = to_keras_weights(arch, context["params"])
     X, y, order = context["X"], context["y"], context["order"]
-    result = reference.train_steps(model, weights, X, y, order, spec.learning_rate)
-    after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
-    start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
-    before = np.concatenate([start, after[:-1]])
-    states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
-    rows = order.reshape(-1)
-    taped = reference.gradients_at(model, states, X[rows], y[rows])
-    grads = np.array(
-        [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(rows))]
-    )
-    for array in (before, after, result.losses, grads):
+    weights = to_keras_weights(arch, context["params"])
+
+    def compute() -> dict[str, np.ndarray]:
+        import reference
+
+        model = keras_model(arch, spec.dtype)
+        result = reference.train_steps(model, weights, X, y, order, spec.learning_rate)
+        after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
+        start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
+        states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
+        rows = order.reshape(-1)
+        taped = reference.gradients_at(model, states, X[rows], y[rows])
+        grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(rows))]
+        return {
+            "before": np.concatenate([start, after[:-1]]),
+            "after": after,
+            "losses": result.losses,
+            "grads": np.array(grads),
+        }
+
+    arrays = cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute)
+    for array in arrays.values():
         array.setflags(write=False)
-    return _KerasSide(before, after, result.losses, grads)
+    return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
 
 
 def _job_context(spec: RunSpec, side: _KerasSide) -> dict[str, Any]:

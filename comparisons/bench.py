@@ -1,46 +1,64 @@
-"""``python -m comparisons bench``: the plain and the fast Keras paths on the same work, in one process.
+"""``python -m comparisons bench``: what the project's speed claims rest on, measured in one run.
 
-The work: both problems, float64, the notebooks' settings (sequential rows, every
-weight 0.1), ``epochs`` epochs each, per-epoch weights and losses. Times are wall
-seconds after imports, summed over both problems, and include building and
-tracing the models (a fresh process pays them once). ``manual_s`` is the
-document-formula numpy side on the same work.
+- ``keras``: the plain and the fast Keras paths on the same work, in one process:
+  both problems, float64, the notebooks' settings (sequential rows, every weight
+  0.1), ``epochs`` epochs each, per-epoch weights and losses. Wall seconds after
+  imports, summed over both problems, including building and tracing the models
+  (a fresh process pays them once); the disk cache is off. ``manual_s`` is the
+  document-formula numpy side on the same work.
+- ``audit``: the audit of a step file with its default settings, in a fresh
+  process with an empty cache, then again with the cache it left: wall seconds
+  of each whole command, TensorFlow's import included, and their ratio.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from comparisons import cache
+from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
 
-__all__ = ["bench"]
+__all__ = ["AUDIT_EXAMPLE", "bench", "bench_audit", "bench_keras"]
+
+AUDIT_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"
 
 
-def bench(epochs: int, progress: Callable[[str], None]) -> dict[str, object]:
+def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, object]:
     progress("importing TensorFlow")
     import reference  # noqa: F401  # imported before the clocks start: the targets are "after imports"
 
     plain_s = fast_s = manual_s = 0.0
     identical = True
-    for problem in PROBLEMS:
-        spec = RunSpec(problem=problem, dtype="float64", epochs=epochs)
-        params = initial_params(spec)
-        progress(f"{problem}: fast path")
-        start = time.perf_counter()
-        fast = run_keras(spec, params, path="fast")
-        fast_s += time.perf_counter() - start
-        progress(f"{problem}: plain path (one fit per epoch)")
-        start = time.perf_counter()
-        plain = run_keras(spec, params, path="plain")
-        plain_s += time.perf_counter() - start
-        progress(f"{problem}: manual")
-        start = time.perf_counter()
-        run_manual(spec, manual_step(spec, "formulas"), params)
-        manual_s += time.perf_counter() - start
-        identical = identical and fast.equals(plain)
+    was = cache.enabled()
+    cache.set_enabled(False)  # time the work, not the disk
+    try:
+        for problem in PROBLEMS:
+            spec = RunSpec(problem=problem, dtype="float64", epochs=epochs)
+            params = initial_params(spec)
+            progress(f"{problem}: fast path")
+            start = time.perf_counter()
+            fast = run_keras(spec, params, path="fast")
+            fast_s += time.perf_counter() - start
+            progress(f"{problem}: plain path (one fit per epoch)")
+            start = time.perf_counter()
+            plain = run_keras(spec, params, path="plain")
+            plain_s += time.perf_counter() - start
+            progress(f"{problem}: manual")
+            start = time.perf_counter()
+            run_manual(spec, manual_step(spec, "formulas"), params)
+            manual_s += time.perf_counter() - start
+            identical = identical and fast.equals(plain)
+    finally:
+        cache.set_enabled(was)
     return {
         "epochs": epochs,
         "plain_s": round(plain_s, 3),
@@ -49,3 +67,38 @@ def bench(epochs: int, progress: Callable[[str], None]) -> dict[str, object]:
         "identical": identical,
         "manual_s": round(manual_s, 3),
     }
+
+
+def bench_audit(path: Path, problem: str, progress: Callable[[str], None]) -> dict[str, object]:
+    if not path.is_file():
+        raise InputError(f"{path}: no such step file to audit (give one with --audit-file)")
+    command = [sys.executable, "-m", "comparisons", "audit", str(path), "--problem", problem]
+    times, outputs = [], []
+    with tempfile.TemporaryDirectory(prefix="comparisons-bench-") as folder:
+        env = {**os.environ, "XDG_CACHE_HOME": folder}
+        for label in ("first audit, empty cache", "repeat audit, cached"):
+            progress(label)
+            start = time.perf_counter()
+            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+            times.append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise InputError(f"auditing {path} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            outputs.append((done.returncode, done.stdout))
+    return {
+        "audit_file": str(path),
+        "audit_first_s": round(times[0], 3),
+        "audit_repeat_s": round(times[1], 3),
+        "audit_ratio": round(times[1] / times[0], 3),
+        "audit_identical": outputs[0] == outputs[1],
+    }
+
+
+def bench(
+    epochs: int, progress: Callable[[str], None], part: str = "all", audit_file: Path = AUDIT_EXAMPLE
+) -> dict[str, object]:
+    result: dict[str, object] = {}
+    if part in ("keras", "all"):
+        result |= bench_keras(epochs, progress)
+    if part in ("audit", "all"):
+        result |= bench_audit(audit_file, "regression", progress)
+    return result

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from comparisons.compare import Comparison
+from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS, compare
@@ -24,7 +25,7 @@ from manual.bugs import KNOWN_BUGS
 __all__ = ["main"]
 
 PROG = "python -m comparisons"
-COMMANDS = ("check", "report", "bench", "audit", "formulas")
+COMMANDS = ("check", "report", "bench", "audit", "formulas", "cache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +84,16 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         f"or one of the known bugs, to see a mismatch: {', '.join(KNOWN_BUGS)}",
     )
     parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem)")
+    _add_no_cache(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_no_cache(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="recompute the Keras side; read and write no cache (results are the same)",
+    )
 
 
 def build_parser(command: str = "check") -> argparse.ArgumentParser:
@@ -91,17 +101,31 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         "check": "Train the document's network by hand-written backprop and by Keras from identical "
         "weights and rows, and compare them after every epoch. Commands: check (the default), report, bench.",
         "report": "Run the comparisons and write a CSV per run, summary.md and a self-contained report.html.",
-        "bench": "Time the plain Keras path (one fit per epoch) against the fast one on the same work.",
+        "bench": "Time the plain Keras path (one fit per epoch) against the fast one on the same work, "
+        "and a first audit against a cached repeat.",
         "audit": "Check your own step(params, x, y, lr) -> (new_params, loss) against Keras after every step, "
         "under every init, and say which parameter's update is wrong and how.",
         "formulas audit": "Check a sheet of LaTeX gradient formulas, in the document's notation, against autodiff "
         "(tf.GradientTape and central finite differences) at many random points.",
         "formulas derive": "Print the correct formula sheet for a network, derived symbolically.",
+        "cache": "Show where the cache of Keras results lives and how big it is (info), or empty it (clear).",
     }
     prog = PROG if command == "check" else f"{PROG} {command}"
     parser = _Parser(prog=prog, description=descriptions[command])
     if command == "bench":
         parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=1000)
+        parser.add_argument(
+            "--part",
+            choices=["keras", "audit", "all"],
+            default="all",
+            help="keras: the plain and fast Keras paths; audit: a first and a cached repeat audit (default: both)",
+        )
+        parser.add_argument(
+            "--audit-file",
+            metavar="PATH.py",
+            default=os.path.relpath(Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"),
+            help="the regression step file the audit part times (default: examples/notebook_regression.py)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -110,6 +134,7 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         if command == "formulas audit":
             parser.add_argument("file", metavar="FILE", help="text or Markdown; lines without a formula are ignored")
             parser.add_argument("--json", action="store_true", help="print one JSON object")
+            _add_no_cache(parser)
         parser.add_argument("--network", choices=list(PROBLEMS), required=True)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
@@ -138,6 +163,12 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             metavar="MIB",
             help="memory your code may use, in MiB (default 2048)",
         )
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        _add_no_cache(parser)
+        parser.add_argument("--debug", action="store_true", help="show tracebacks")
+        return parser
+    if command == "cache":
+        parser.add_argument("action", choices=["info", "clear"])
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
@@ -265,17 +296,22 @@ def _report(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from comparisons.bench import bench
 
-    result = bench(args.epochs, _progress(args.quiet))
+    result = bench(args.epochs, _progress(args.quiet), args.part, Path(args.audit_file))
     _progress(args.quiet)("")
     if args.json:
         print(json.dumps(result))
-    else:
+    if args.part in ("keras", "all") and not args.json:
         print(f"{result['epochs']} epochs of both problems (float64), per-epoch weights and losses:")
         print(f"  Keras plain path, one fit per epoch: {result['plain_s']:.2f} s")
         print(f"  Keras fast path, one compiled loop:  {result['fast_s']:.2f} s ({result['speedup']}x faster)")
         print(f"  manual numpy side:                   {result['manual_s']:.2f} s")
         print(f"  trajectories {'identical' if result['identical'] else 'DIFFERENT'} (plain vs fast, bit for bit)")
-    return 0 if result["identical"] else 1
+    if args.part in ("audit", "all") and not args.json:
+        print(f"python -m comparisons audit {result['audit_file']} --problem regression, each in a fresh process:")
+        print(f"  first, empty cache: {result['audit_first_s']:.2f} s")
+        print(f"  repeat, cached:     {result['audit_repeat_s']:.2f} s ({result['audit_ratio']:g} of the first)")
+        print(f"  outputs {'identical' if result['audit_identical'] else 'DIFFERENT'}")
+    return 0 if result.get("identical", True) and result.get("audit_identical", True) else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -308,6 +344,22 @@ def _formulas_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cache(args: argparse.Namespace) -> int:
+    from comparisons import cache
+
+    if args.action == "clear":
+        removed = cache.clear()
+        result = {"directory": str(cache.directory()), "removed": removed}
+        print(json.dumps(result) if args.json else f"Removed {removed} entries from {cache.directory()}")
+        return 0
+    info = cache.info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"{info['directory']}: {info['entries']} entries, {info['bytes'] / 1024:.1f} KiB")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
     command = args_in.pop(0) if args_in and args_in[0] in COMMANDS else "check"
@@ -319,6 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "audit": _audit,
         "formulas audit": _formulas_audit,
         "formulas derive": _formulas_derive,
+        "cache": _cache,
     }
     try:
         if command == "formulas":
@@ -327,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise InputError(f"formulas needs an action, audit or derive, not {action!r}")
             command = f"formulas {action}"
         args = build_parser(command).parse_args(args_in)
+        from comparisons import cache
+
+        cache.set_enabled(not getattr(args, "no_cache", False))
         return handlers[command](args)
     except InputError as error:
         if debug:

@@ -155,7 +155,7 @@ def diagnose(arch: Architecture, lr: float, dtype: str, forced: list[ForcedSteps
     names = parameter_names(arch)
     stacked = _stack(arch, forced)
     wrong_params = np.concatenate([deviates(arch, lr, dtype, f) for f in forced])
-    findings = _loss_findings(arch, lr, dtype, forced, stacked, wrong_params[:, 0])
+    findings = _loss_findings(arch, dtype, forced, stacked, wrong_params[:, 0])
     explained: dict[tuple[Any, ...], tuple[list[int], int]] = {}
     stale = _stale_gradients(arch, forced)
     for j in range(len(names)):
@@ -203,7 +203,6 @@ def _tolerance(
 
 def _loss_findings(
     arch: Architecture,
-    lr: float,
     dtype: str,
     forced: list[ForcedSteps],
     stacked: _Steps,

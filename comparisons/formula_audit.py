@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from comparisons import cache
+from comparisons.cache import data_hash
 from comparisons.errors import InputError
 from comparisons.latex import Formula, FormulaSyntaxError, Node, parse_formula
 from comparisons.problems import PROBLEMS
@@ -148,15 +150,28 @@ def _environment(arch: Architecture, params: list[Params], X: np.ndarray, y: np.
 
 def true_gradients(arch: Architecture, params: list[Params], X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """dL/dparameter at every point by tf.GradientTape, checked against central differences."""
-    import reference
 
     names = parameter_names(arch)
-    model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
     states = [np.stack(weights) for weights in zip(*(to_keras_weights(arch, p) for p in params), strict=True)]
-    stacked = reference.gradients_at(model, states, X, y)
-    tape = np.array(
-        [in_document_order(arch, from_keras_weights(arch, [g[k] for g in stacked])) for k in range(len(params))]
-    )
+
+    def compute() -> dict[str, np.ndarray]:
+        import reference
+
+        model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
+        stacked = reference.gradients_at(model, states, X, y)
+        return {
+            "tape": np.array(
+                [in_document_order(arch, from_keras_weights(arch, [g[k] for g in stacked])) for k in range(len(params))]
+            )
+        }
+
+    settings = {
+        "sizes": arch.sizes,
+        "activations": arch.activations,
+        "loss": arch.loss,
+        "inputs": data_hash(X, y, *states),
+    }
+    tape = cache.fetch("keras-gradients", settings, compute)["tape"]
     fd = finite_differences(arch, params, X, y)
     if not np.allclose(tape, fd, rtol=_FD_RTOL, atol=_FD_RTOL * np.abs(tape).max()):
         raise AssertionError("autodiff and finite differences disagree: the reference itself is broken")

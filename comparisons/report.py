@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from comparisons.compare import Comparison
+from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 
 __all__ = ["MARKER", "run_csv", "summary_markdown", "write_report"]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from comparisons.compare import Comparison
+from comparisons import cache
+from comparisons.comparison import Comparison
 from comparisons.datasets import to_arrays
 from comparisons.errors import InputError
 from comparisons.spec import RunSpec, random_params, row_order, seed_params
@@ -37,6 +38,7 @@ __all__ = [
     "dataset_arrays",
     "initial_params",
     "keras_model",
+    "keras_settings",
     "manual_step",
     "run_keras",
     "run_manual",
@@ -59,10 +61,15 @@ def initial_params(spec: RunSpec) -> Params:
         return seed_params(arch, spec.dtype)
     if spec.init == "random":
         return random_params(arch, spec.dtype, spec.seed)
-    import reference  # Keras's own initializers, copied to the manual side
 
-    weights = reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed)
-    return from_keras_weights(arch, weights)
+    def compute() -> dict[str, np.ndarray]:
+        import reference  # Keras's own initializers, copied to the manual side
+
+        weights = reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed)
+        return from_keras_weights(arch, weights)
+
+    settings = {"sizes": arch.sizes, "activations": arch.activations, "dtype": spec.dtype, "seed": spec.seed}
+    return cache.fetch("keras-initial-weights", settings, compute)
 
 
 def manual_step(spec: RunSpec, implementation: str) -> Step:
@@ -100,21 +107,43 @@ def keras_model(arch: Architecture, dtype: str) -> keras.Model:
 
 def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, path: str = "fast") -> pd.DataFrame:
     """Keras's trajectory. ``path``: ``fast`` (the default) or ``plain``, one ``fit`` per epoch; bit-identical."""
-    import reference
-
+    if path not in ("fast", "plain"):
+        raise ValueError(f"unknown Keras path {path!r}")
     arch = spec.definition.arch
     X, y = dataset_arrays(spec, data)
+    order = row_order(spec, len(X))
     weights = to_keras_weights(arch, params)
-    if path == "fast":
-        result = reference.train_fast(
-            keras_model(arch, spec.dtype), weights, X, y, row_order(spec, len(X)), spec.learning_rate
-        )
-    elif path == "plain":
-        model = reference.build_model(arch.sizes, arch.activations, arch.loss, spec.dtype, spec.learning_rate)
-        result = reference.train_plain(model, weights, X, y, row_order(spec, len(X)), spec.learning_rate)
-    else:
-        raise ValueError(f"unknown Keras path {path!r}")
-    return trajectory_frame(arch, [from_keras_weights(arch, ws) for ws in result.weights], result.losses)
+
+    def compute() -> dict[str, np.ndarray]:
+        import reference
+
+        if path == "fast":
+            result = reference.train_fast(keras_model(arch, spec.dtype), weights, X, y, order, spec.learning_rate)
+        else:
+            model = reference.build_model(arch.sizes, arch.activations, arch.loss, spec.dtype, spec.learning_rate)
+            result = reference.train_plain(model, weights, X, y, order, spec.learning_rate)
+        frame = trajectory_frame(arch, [from_keras_weights(arch, ws) for ws in result.weights], result.losses)
+        return {"values": frame.drop(columns="epoch").to_numpy()}
+
+    values = cache.fetch("keras-trajectory", keras_settings(spec, X, y, order, weights) | {"path": path}, compute)
+    frame = pd.DataFrame(values["values"], columns=["loss", *(name for _, _, name in parameter_names(arch))])
+    return pd.concat([pd.DataFrame({"epoch": np.arange(1, len(frame) + 1)}), frame], axis=1)
+
+
+def keras_settings(
+    spec: RunSpec, X: np.ndarray, y: np.ndarray, order: np.ndarray, weights: list[np.ndarray]
+) -> dict[str, object]:
+    """Everything a Keras run's result depends on, for the cache's key: the network, the
+    dtype and learning rate, and the content of the rows, their order and the start."""
+    arch = spec.definition.arch
+    return {
+        "sizes": arch.sizes,
+        "activations": arch.activations,
+        "loss": arch.loss,
+        "dtype": spec.dtype,
+        "learning_rate": spec.learning_rate,
+        "inputs": cache.data_hash(X, y, order, *weights),
+    }
 
 
 def compare(spec: RunSpec, implementation: str = "formulas", data: pd.DataFrame | None = None) -> Comparison:

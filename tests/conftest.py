@@ -1,8 +1,13 @@
-"""One cache of trajectories for the whole session: each is computed once, not once per test."""
+"""One cache of trajectories for the whole session: each is computed once, not once per test.
+
+The disk cache lives in a folder of the session's own, never the user's.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -31,3 +36,14 @@ class Trajectories:
 @pytest.fixture(scope="session")
 def trajectories() -> Trajectories:
     return Trajectories()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _disk_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved

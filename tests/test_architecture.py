@@ -39,3 +39,21 @@ def test_importing_manual_and_comparisons_does_not_load_tensorflow() -> None:
     code = "import sys, manual, comparisons; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_name_of_comparisons_is_what_it_says() -> None:
+    """The package's names load lazily; with every submodule imported (which binds each
+    submodule's name on the package), each still gives the function or class, never a module."""
+    import importlib
+    import pkgutil
+    import types
+
+    import comparisons
+
+    for module in pkgutil.iter_modules(comparisons.__path__):
+        if module.name not in ("__main__", "audit_worker"):
+            importlib.import_module(f"comparisons.{module.name}")
+    for name in comparisons.__all__:
+        value = getattr(comparisons, name)
+        assert not isinstance(value, types.ModuleType), name
+        assert value is getattr(importlib.import_module(f"comparisons.{comparisons._WHERE[name]}"), name)

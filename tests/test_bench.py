@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from manual import Params
 
 
 def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--epochs", "2", "--json"]) == 0
+    assert main(["bench", "--epochs", "2", "--json", "--part", "keras"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert set(result) == {"epochs", "plain_s", "fast_s", "speedup", "identical", "manual_s"}
     assert result["epochs"] == 2
@@ -27,7 +28,7 @@ def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bench_text(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["bench", "--epochs", "1"]) == 0
+    assert main(["bench", "--epochs", "1", "--part", "keras"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("1 epochs of both problems (float64), per-epoch weights and losses:\n")
     assert "trajectories identical (plain vs fast, bit for bit)" in out
@@ -43,5 +44,19 @@ def test_bench_notices_when_the_paths_differ(
         return trajectory
 
     monkeypatch.setattr(comparisons.bench, "run_keras", off_by_one_ulp)
-    assert main(["bench", "--epochs", "1", "--json"]) == 1
+    assert main(["bench", "--epochs", "1", "--json", "--part", "keras"]) == 1
     assert json.loads(capsys.readouterr().out)["identical"] is False
+
+
+def test_bench_audit_times_a_first_and_a_cached_repeat(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--part", "audit", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"audit_file", "audit_first_s", "audit_repeat_s", "audit_ratio", "audit_identical"}
+    assert result["audit_identical"] is True
+    assert result["audit_repeat_s"] > 0
+    assert result["audit_ratio"] == round(result["audit_repeat_s"] / result["audit_first_s"], 3)
+
+
+def test_bench_audit_needs_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["bench", "--part", "audit", "--audit-file", str(tmp_path / "none.py")]) == 2
+    assert "no such step file to audit" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""comparisons.compare: both trajectories as DataFrames, their differences, and the verdict."""
+"""comparisons.comparison: both trajectories as DataFrames, their differences, and the verdict."""
 
 from __future__ import annotations
 
