@@ -37,6 +37,7 @@ from comparisons.diagnosis import (
     gradient_distance,
 )
 from comparisons.errors import InputError
+from comparisons.notebook import NotebookCode, NotebookError, read_notebook
 from comparisons.problems import PROBLEMS
 from comparisons.run import dataset_arrays, initial_params, keras_model, keras_settings
 from comparisons.spec import RunSpec, row_order
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_MEMORY_MIB",
     "Audit",
     "AuditRun",
+    "Contract",
     "Divergence",
     "as_json",
     "as_text",
@@ -60,6 +62,28 @@ __all__ = [
 ]
 
 DEFAULT_MEMORY_MIB = 2048
+
+
+@dataclass(frozen=True)
+class Contract:
+    """How the user's code is called: their own ``step`` (in Keras's layout or with columns),
+    or the tutorial notebooks' forward and update functions."""
+
+    kind: str = "step"  # step | tutorial
+    func: str = "step"
+    forward: str = "L_layer_forward"
+    update: str = "update_parameters"
+    layout: str = "keras"  # keras | columns (the step contract's)
+
+    @property
+    def label(self) -> str:
+        """What the user's code is called in messages: ``step`` or ``L_layer_forward/update_parameters``."""
+        return self.func if self.kind == "step" else f"{self.forward}/{self.update}"
+
+    def job(self) -> dict[str, str]:
+        return {"contract": self.kind, "func": self.func, "forward": self.forward, "update": self.update} | {
+            "layout": self.layout
+        }
 
 
 @dataclass(frozen=True)
@@ -96,6 +120,7 @@ class Audit:
     runs: list[AuditRun]
     findings: list[Finding] = field(default_factory=list)
     bugs: list[str] | None = field(default=None)  # the known bugs that reproduce the trajectory
+    notebook: NotebookCode | None = None  # what of a notebook was run
 
     @property
     def verdict(self) -> str:
@@ -112,12 +137,18 @@ class Audit:
         return [r.init for r in self.runs]
 
 
-def check_source(path: Path) -> None:
-    """Refuse, without running it, a file that is missing or is not Python."""
+def check_source(path: Path) -> NotebookCode | None:
+    """Refuse, without running it, a file that is missing or is not Python (or a notebook of it).
+    For a notebook, what of it the audit will run."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
+    if path.suffix == ".ipynb":
+        try:
+            return read_notebook(path)
+        except NotebookError as error:
+            raise InputError(f"{path}: {error}") from None
     try:
         source = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
@@ -128,6 +159,7 @@ def check_source(path: Path) -> None:
         raise InputError(f"{path}: not valid Python: {error.msg} at line {error.lineno}") from None
     except ValueError as error:  # NUL bytes
         raise InputError(f"{path}: not a Python source file ({error})") from None
+    return None
 
 
 def _as_table(params: np.ndarray, losses: np.ndarray) -> np.ndarray:
@@ -334,36 +366,39 @@ def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, 
     distance and its deviation score, run in this process: for measuring the separation."""
     side = keras_side(spec)
     context = _job_context(spec, side)
-    job = {
-        "path": str(path.resolve()),
-        "func": func,
-        "sizes": list(spec.definition.arch.sizes),
-        "runs": {"one": context},
-    }
+    job = _job(path, Contract(func=func), spec, {"one": context})
     outcome = _user_runs(path, func, job, 0.0, None)
     forced = _forced_steps(spec.init, context, side, outcome["forced"]["one"])
     arch, lr = spec.definition.arch, spec.learning_rate
     return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
 
 
+def _job(path: Path, contract: Contract, spec: RunSpec, contexts: dict[str, Any]) -> dict[str, Any]:
+    arch = spec.definition.arch
+    return {"path": str(path.resolve()), "sizes": list(arch.sizes), "loss": arch.loss, "runs": contexts} | (
+        contract.job()
+    )
+
+
 def audit(
     path: Path,
-    func: str,
+    contract: Contract | str,
     base: RunSpec,
     inits: list[str],
     timeout: float = 60.0,
     memory: int | None = DEFAULT_MEMORY_MIB,
     known_bugs: bool = True,
 ) -> Audit:
-    """Audit ``func`` in ``path`` under each init. ``memory``: the child process's limit in MiB;
+    """Audit the user's code in ``path`` (a .py file or a notebook; ``contract`` a Contract, or
+    the step function's name) under each init. ``memory``: the child process's limit in MiB;
     None runs the user's code in this process, without limits (for tests of the diagnosis).
     ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it."""
-    check_source(path)
+    contract = Contract(func=contract) if isinstance(contract, str) else contract
+    notebook = check_source(path)
     specs = {init: base.with_(init=init) for init in inits}
     sides = {init: keras_side(spec) for init, spec in specs.items()}
     contexts = {init: _job_context(spec, sides[init]) for init, spec in specs.items()}
-    job = {"path": str(path.resolve()), "func": func, "sizes": list(base.definition.arch.sizes), "runs": contexts}
-    outcome = _user_runs(path, func, job, timeout, memory)
+    outcome = _user_runs(path, contract.label, _job(path, contract, base, contexts), timeout, memory)
     threshold = AUDIT_THRESHOLDS[base.dtype]
     arch = base.definition.arch
     runs, forced, users = [], [], {}
@@ -386,7 +421,9 @@ def audit(
             base.problem,
         )
         runs.append(AuditRun(init, float(distance.max()), divergence, forced_divergence))
-    result = Audit(str(path), func, base.problem, base.dtype, base.epochs, base.order, threshold, runs)
+    result = Audit(
+        str(path), contract.label, base.problem, base.dtype, base.epochs, base.order, threshold, runs, notebook=notebook
+    )
     if any(r.divergence is not None or r.forced_divergence is not None for r in runs):
         findings = diagnose(arch, base.learning_rate, base.dtype, forced)
         bugs = _known_bugs(specs, contexts, users, threshold) if known_bugs else None
@@ -423,6 +460,13 @@ def as_json(result: Audit) -> dict[str, Any]:
             "from_keras_state": all(r.divergence is None for r in result.runs),
         },
         "diagnosis": {"findings": [f.as_json() for f in result.findings], "known_bugs": result.bugs or []},
+        "notebook": None
+        if result.notebook is None
+        else {
+            "code_cells": result.notebook.cells,
+            "definitions": len(result.notebook.kept),
+            "skipped_statements": result.notebook.skipped,
+        },
     }
 
 
@@ -447,6 +491,15 @@ def as_text(result: Audit) -> str:
         )
     else:
         lines += _diverged_text(result, where, settings)
+    if result.notebook is not None:
+        code = result.notebook
+        cells = len({cell for cell, _ in code.kept})
+        lines.insert(
+            1,
+            f"Notebook: ran {len(code.kept)} definitions (imports it uses, functions, classes, literal "
+            f"assignments) from {cells} of its {code.cells} code cells; skipped {code.skipped} other statements "
+            "and shell or magic lines without running them",
+        )
     if "seed" in result.inits and set(result.inits) <= {"seed"}:
         lines.append(
             "Note: under init seed alone every weight starts at 0.1, so the two hidden neurons stay "

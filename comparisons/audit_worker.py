@@ -18,6 +18,7 @@ imported here.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import inspect
@@ -26,16 +27,19 @@ import pickle
 import resource
 import sys
 import traceback
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from comparisons.notebook import NotebookError, cell_filename, read_notebook
+from manual.losses import LOSSES
 from manual.network import Architecture, Params, in_document_order
 from manual.training import steps
 
-__all__ = ["UserCodeError", "checked", "load", "main", "run"]
+__all__ = ["UserCodeError", "checked", "load", "main", "run", "step_function"]
 
 
 class UserCodeError(Exception):
@@ -43,44 +47,159 @@ class UserCodeError(Exception):
 
 
 _MEMORY_MIB: int | None = None  # the limit this process runs under, to name it in messages
+_SKIPPED_NAMES: dict[str, tuple[int, int]] = {}  # a notebook's names bound only by statements not run
 
 
 def _failure(error: BaseException) -> str:
     if isinstance(error, MemoryError) and _MEMORY_MIB is not None:
         return f"ran out of memory: the limit is {_MEMORY_MIB} MiB (--memory)"
+    if isinstance(error, NameError) and error.name in _SKIPPED_NAMES:
+        cell, line = _SKIPPED_NAMES[error.name]
+        return (
+            f"raised NameError: {error} (it is set only in cell {cell}, line {line}, "
+            "by a statement the audit does not run)"
+        )
     return f"raised {type(error).__name__}: {error}"
 
 
-def load(path: str, func: str, module_name: str = "user_step") -> Callable[..., Any]:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise UserCodeError(f"{path}: cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
+class _RaisedError(Exception):
+    """An exception from one of the user's functions, with that function's name."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.name, self.error = name, error
+
+
+def _module(path: str, module_name: str) -> types.ModuleType:
+    """The user's file as a module: a .py file imported whole, a notebook's definitions only."""
+    if not path.endswith(".ipynb"):
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise UserCodeError(f"{path}: cannot be loaded as a Python module")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
+        return module
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
-    if not hasattr(module, func):
-        raise UserCodeError(f"{path}: defines no function {func!r}")
-    fn = getattr(module, func)
+        code = read_notebook(Path(path))
+    except NotebookError as error:
+        raise UserCodeError(f"{path}: {error}") from None
+    _SKIPPED_NAMES.update(code.skipped_names)
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    for cell, statement in code.kept:
+        compiled = compile(ast.Module([statement], []), cell_filename(path, cell), "exec")
+        try:
+            exec(compiled, module.__dict__)
+        except ImportError as error:
+            if isinstance(statement, ast.Import | ast.ImportFrom):  # google.colab and the like: not needed to audit
+                continue
+            raise UserCodeError(f"{path}: running its definitions {_failure(error)}{_where(error, path)}") from None
+        except Exception as error:
+            raise UserCodeError(f"{path}: running its definitions {_failure(error)}{_where(error, path)}") from None
+    return module
+
+
+def _function(module: types.ModuleType, path: str, name: str) -> Callable[..., Any]:
+    if not hasattr(module, name):
+        raise UserCodeError(f"{path}: defines no function {name!r}")
+    fn = getattr(module, name)
     if not callable(fn):
-        raise UserCodeError(f"{path}: {func!r} is a {type(fn).__name__}, not a function")
+        raise UserCodeError(f"{path}: {name!r} is a {type(fn).__name__}, not a function")
+    return cast(Callable[..., Any], fn)
+
+
+def _accepts(fn: Callable[..., Any], count: int) -> bool:
     try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # no signature to read (a builtin): let the call decide
-        return fn
-    try:
-        signature.bind(None, None, None, None)
+        inspect.signature(fn).bind(*[None] * count)
     except TypeError:
-        raise UserCodeError(f"{path}: {func}{signature} cannot be called as {func}(params, x, y, lr)") from None
+        return False
+    except ValueError:  # no signature to read (a builtin): let the call decide
+        return True
+    return True
+
+
+def _signature(fn: Callable[..., Any]) -> str:
+    try:
+        return str(inspect.signature(fn))
+    except (TypeError, ValueError):
+        return "(...)"
+
+
+def load(path: str, func: str, module_name: str = "user_step") -> Callable[..., Any]:
+    """The step contract: ``func(params, x, y, lr) -> (params, loss)``."""
+    fn = _function(_module(path, module_name), path, func)
+    if not _accepts(fn, 4):
+        raise UserCodeError(f"{path}: {func}{_signature(fn)} cannot be called as {func}(params, x, y, lr)")
     return fn
 
 
+def _columns(params: Params) -> Params:
+    return {key: value.reshape(-1, 1) if key.startswith("b") else value for key, value in params.items()}
+
+
+def step_function(job: dict[str, Any], module_name: str = "user_step") -> Callable[..., Any]:
+    """The user's code as a ``step(params, x, y, lr) -> (params, loss)`` in Keras's layout.
+
+    ``contract``: ``step`` (the user's own step, in the ``layout`` keras or columns) or
+    ``tutorial`` (the notebooks' ``forward(X, parameters) -> (y_hat, A1)`` and
+    ``update(parameters, y, y_hat, A1, X[, lr])``, which changes ``parameters`` in place,
+    in the column layout; the row's loss comes from y_hat by the network's loss)."""
+    path = job["path"]
+    if job.get("contract", "step") == "step":
+        fn = load(path, job["func"], module_name)
+        if job.get("layout", "keras") == "keras":
+            return fn
+        return lambda params, x, y, lr: fn(_columns(params), x.reshape(-1, 1), y, lr)
+    module = _module(path, module_name)
+    forward_name, update_name = job["forward"], job["update"]
+    forward, update = _function(module, path, forward_name), _function(module, path, update_name)
+    wanted = (
+        f"the tutorial contract needs {forward_name}(X, parameters) -> (y_hat, A1) and "
+        f"{update_name}(parameters, y, y_hat, A1, X[, lr])"
+    )
+    if not _accepts(forward, 2):
+        raise UserCodeError(f"{path}: {wanted}; found {forward_name}{_signature(forward)}")
+    takes_lr = _accepts(update, 6)
+    if not takes_lr and not _accepts(update, 5):
+        raise UserCodeError(f"{path}: {wanted}; found {update_name}{_signature(update)}")
+    loss = LOSSES[job["loss"]]
+
+    def call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as error:
+            raise _RaisedError(name, error) from error
+
+    def step(params: Params, x: np.ndarray, y: np.floating, lr: np.floating) -> tuple[Params, Any]:
+        parameters = _columns(params)
+        X = x.reshape(-1, 1)
+        out = call(forward_name, forward, X, parameters)
+        if not isinstance(out, tuple | list) or len(out) != 2:
+            raise UserCodeError(f"{forward_name} must return (y_hat, A1), returned {type(out).__name__}")
+        y_hat = np.asarray(out[0])
+        if y_hat.size != 1:
+            raise UserCodeError(f"{forward_name} returned y_hat of shape {y_hat.shape}, must be (1, 1)")
+        y_hat_value = y_hat.reshape(-1)[0]  # the notebooks hand the update y_hat[0][0]
+        call(update_name, update, parameters, y, y_hat_value, out[1], X, *([lr] if takes_lr else []))
+        return parameters, loss(y, y_hat_value)
+
+    return step
+
+
 def _where(error: BaseException, path: str) -> str:
-    """`` (file.py line 12)``: the last line of the user's file in the traceback, if any."""
+    """`` (file.py line 12)`` or `` (notebook.ipynb cell 3, line 12)``: the last line of the
+    user's file in the traceback, if any."""
     target = str(Path(path).resolve())
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == target]
-    return f" ({Path(path).name} line {frames[-1].lineno})" if frames else ""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename == target:
+            return f" ({Path(path).name} line {frame.lineno})"
+        if frame.filename.startswith(target + " [cell "):
+            cell = frame.filename[len(target) + len(" [cell ") : -1]
+            return f" ({Path(path).name} cell {cell}, line {frame.lineno})"
+    return ""
 
 
 def _as_shape(key: str, array: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
@@ -147,6 +266,11 @@ def checked(
         progress(where)
         try:
             out = fn(params, x, y, lr)
+        except UserCodeError as error:
+            raise UserCodeError(f"{error} {where}") from None
+        except _RaisedError as raised:
+            failure = f"{_failure(raised.error)} {where}{_where(raised.error, path)}"
+            raise UserCodeError(f"{raised.name} {failure}") from None
         except Exception as error:
             raise UserCodeError(f"{func} {_failure(error)} {where}{_where(error, path)}") from None
         if not isinstance(out, tuple | list) or len(out) != 2:
@@ -195,10 +319,11 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
 
     def user_step(init: str, context: dict[str, Any], what: str = "") -> Callable[..., tuple[Params, np.floating]]:
         rows = context["order"].shape[1]
-        return checked(fn, job["path"], job["func"], arch, rows, str(context["X"].dtype), progress_in(init, what))
+        label = job["func"] if job.get("contract", "step") == "step" else f"{job['forward']}/{job['update']}"
+        return checked(fn, job["path"], label, arch, rows, str(context["X"].dtype), progress_in(init, what))
 
     try:
-        fn = load(job["path"], job["func"], module_name)
+        fn = step_function(job, module_name)
         # the user's overflows are the audit's findings, not warnings on the terminal
         stack.enter_context(np.errstate(all="ignore"))
         runs = {init: _free(user_step(init, context), arch, context) for init, context in job["runs"].items()}

@@ -140,7 +140,24 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         return parser
     if command == "audit":
         parser.add_argument(
-            "target", metavar="PATH.py[:FUNC]", help="your file, and the function in it (default: step)"
+            "target",
+            metavar="PATH[:FUNC]",
+            help="your .py file or notebook (.ipynb), and the step function in it (default: step)",
+        )
+        parser.add_argument(
+            "--contract",
+            choices=["step", "tutorial"],
+            default="step",
+            help="step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
+            "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr])",
+        )
+        parser.add_argument("--forward", default="L_layer_forward", help="the tutorial contract's forward function")
+        parser.add_argument("--update", default="update_parameters", help="the tutorial contract's update function")
+        parser.add_argument(
+            "--layout",
+            choices=["keras", "columns"],
+            default="keras",
+            help="the step contract's layout: keras (b (n,), x (n,)) or columns (b (n, 1), x (n, 1))",
         )
         parser.add_argument("--problem", choices=list(PROBLEMS), required=True)
         parser.add_argument("--dtype", choices=DTYPES, default="float64")
@@ -315,16 +332,24 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from comparisons.audit import as_json, as_text, audit
+    from comparisons.audit import Contract, as_json, as_text, audit
 
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
         raise InputError(f"{args.target}: {func!r} is not a function name")
+    if args.contract == "tutorial" and ":" in args.target:
+        raise InputError(f"{args.target}: the tutorial contract names its functions with --forward and --update")
+    if args.contract == "tutorial" and args.layout != "keras":
+        raise InputError("--layout is the step contract's; the tutorial contract is in columns already")
+    for option in ("forward", "update"):
+        if not getattr(args, option).isidentifier():
+            raise InputError(f"--{option} {getattr(args, option)!r} is not a function name")
+    contract = Contract(args.contract, func, args.forward, args.update, args.layout)
     base = RunSpec(
         problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
     )
     inits = list(INITS) if args.init == "all" else [args.init]
-    result = audit(Path(path), func, base, inits, args.timeout, args.memory)
+    result = audit(Path(path), contract, base, inits, args.timeout, args.memory)
     print(json.dumps(as_json(result)) if args.json else as_text(result))
     return 0 if result.verdict == "match" else 1
 

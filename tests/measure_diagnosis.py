@@ -7,7 +7,8 @@ every init and seeds 0..N-1: the largest gradient distance |u - g| / (|g| +
 the step's largest gradient) and deviation score (distance over the tolerance
 allowed; 1 is the line) that any correct step reaches, and for each known
 bug the smallest, over runs, of the largest its steps reach (one step over
-the line is enough to catch it).
+the line is enough to catch it). Then the same, in float64, for every finding
+case of tests/test_diagnosis.py.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 from comparisons.audit import measure
 from comparisons.spec import INITS, RunSpec
 from comparisons.tolerances import DIAGNOSIS_RTOL
-from tests.user_steps import bugs_for_problem, user_file
+from tests.test_diagnosis import CASES
+from tests.user_steps import bugs_for_problem, user_file, user_source
 
 
 def main() -> None:
@@ -54,6 +56,17 @@ def main() -> None:
                 print(f"  correct steps, largest: {worst[0]:.2e} / {worst[1]:.3g}")
                 for bug, (distance, score) in weakest.items():
                     print(f"  {bug}, weakest run: {distance:.2e} / {score:.3g}")
+        print("float64, the finding cases of tests/test_diagnosis.py: distance / score, weakest run")
+        for name, problems, changes, _ in CASES:
+            for problem in problems:
+                path = Path(work) / "case.py"
+                path.write_text(user_source(problem, changes))
+                weakest_case = np.full(2, np.inf)
+                for seed in range(args.seeds):
+                    for init in INITS:
+                        spec = RunSpec(problem=problem, epochs=args.epochs, init=init, seed=seed)
+                        weakest_case = np.minimum(weakest_case, [float(m.max()) for m in measure(path, spec)])
+                print(f"  {problem}, {name}: {weakest_case[0]:.2e} / {weakest_case[1]:.3g}")
 
 
 if __name__ == "__main__":

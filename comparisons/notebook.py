@@ -1,0 +1,165 @@
+"""Read a Jupyter notebook as a module of definitions, never running the rest.
+
+A learner's notebook defines its functions among cells that read a CSV from a
+Colab path, train for many epochs, plot and ``!pip install``. The audit needs
+only the definitions, so of the code cells, in order, it keeps the statements
+that define things: imports, function and class definitions, and assignments
+whose value is a literal (``lr = 0.001``). Shell (``!``) and magic (``%``) lines
+and every other statement are skipped and counted. An import that no kept
+definition uses is skipped too (TensorFlow for the closing comparison with
+Keras, google.colab). A name that a kept definition uses but that the notebook
+never binds anywhere is refused up front, with its cell and line. Standard library only: the audit's child process reads
+notebooks too.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["NotebookCode", "NotebookError", "cell_filename", "read_notebook"]
+
+
+class NotebookError(ValueError):
+    """What is wrong with the notebook, in one line (without the path)."""
+
+
+@dataclass(frozen=True)
+class NotebookCode:
+    cells: int  # code cells
+    kept: list[tuple[int, ast.stmt]]  # (1-based code cell number, statement), in order
+    skipped: int  # statements and shell/magic lines not run
+    # names bound only by statements the audit does not run: name -> (cell, line)
+    skipped_names: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def cell_filename(path: str, cell: int) -> str:
+    """The file name a kept statement is compiled under, so a traceback names its cell."""
+    return f"{path} [cell {cell}]"
+
+
+def _source(cell: dict[str, object]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _without_shell_and_magic(source: str) -> tuple[str, int]:
+    """The cell with ``!cmd`` and ``%magic`` lines blanked (line numbers kept), and how many there were."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):  # a cell magic: the whole cell is not Python
+        return "", 1
+    out, dropped = [], 0
+    for line in lines:
+        if line.lstrip().startswith(("!", "%")):
+            out.append("")
+            dropped += 1
+        else:
+            out.append(line)
+    return "\n".join(out), dropped
+
+
+def _is_literal(node: ast.expr) -> bool:
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def _defines(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return True
+    if isinstance(statement, ast.Assign):
+        return all(isinstance(t, ast.Name) for t in statement.targets) and _is_literal(statement.value)
+    if isinstance(statement, ast.AnnAssign):
+        return isinstance(statement.target, ast.Name) and statement.value is not None and _is_literal(statement.value)
+    return False
+
+
+def _bound_at_top(statement: ast.stmt) -> set[str]:
+    """Every name a top-level statement binds in the module, wherever in it."""
+    names: set[str] = set()
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
+
+
+def _free_names(definition: ast.stmt) -> list[ast.Name]:
+    """Names a definition reads that nothing inside it binds (over-counting what is local, so
+    that only a name bound nowhere at all is ever reported)."""
+    local: set[str] = set()
+    loads: list[ast.Name] = []
+    for node in ast.walk(definition):
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                loads.append(node)
+            else:
+                local.add(node.id)
+        elif isinstance(node, ast.arg):
+            local.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            local.add(node.name)
+        elif isinstance(node, ast.alias):
+            local.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            local.add(node.name)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            local.update(node.names)
+    return [name for name in loads if name.id not in local]
+
+
+def read_notebook(path: Path) -> NotebookCode:
+    """The notebook's definitions; NotebookError naming the cell and line if it cannot be read."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise NotebookError("not a notebook (not UTF-8 text)") from None
+    except json.JSONDecodeError as error:
+        raise NotebookError(f"not a notebook (not JSON: {error.msg} at line {error.lineno})") from None
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        raise NotebookError("not a notebook (no list of cells)")
+    code_cells = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    kept: list[tuple[int, ast.stmt]] = []
+    skipped, bound_kept = 0, set()
+    bound_skipped: dict[str, tuple[int, int]] = {}
+    for number, cell in enumerate(code_cells, start=1):
+        source, dropped = _without_shell_and_magic(_source(cell))
+        skipped += dropped
+        try:
+            tree = ast.parse(source, filename=cell_filename(str(path), number))
+        except SyntaxError as error:
+            raise NotebookError(f"cell {number}, line {error.lineno}: not valid Python: {error.msg}") from None
+        for statement in tree.body:
+            if _defines(statement):
+                kept.append((number, statement))
+                bound_kept |= _bound_at_top(statement)
+            else:
+                skipped += 1
+                for name in _bound_at_top(statement):
+                    bound_skipped.setdefault(name, (number, statement.lineno))
+    # an import no kept definition uses is not run either: the notebook's last cells often import
+    # TensorFlow to compare with Keras, and google.colab exists only on Colab
+    used = {use.id for _, statement in kept for use in _free_names(statement)}
+    imports = [(n, st) for n, st in kept if isinstance(st, ast.Import | ast.ImportFrom)]
+    for number, statement in imports:
+        if not _bound_at_top(statement) & used:
+            kept.remove((number, statement))
+            skipped += 1
+    known = bound_kept | set(bound_skipped) | set(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
+    for number, statement in kept:
+        for use in _free_names(statement):
+            if use.id not in known:
+                raise NotebookError(f"cell {number}, line {use.lineno}: name {use.id!r} is used but never defined")
+    only_skipped = {name: where for name, where in bound_skipped.items() if name not in bound_kept}
+    return NotebookCode(cells=len(code_cells), kept=kept, skipped=skipped, skipped_names=only_skipped)
