@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
     from comparisons.comparison import Comparison
     from comparisons.datasets import read_csv, to_arrays
     from comparisons.errors import InputError
+    from comparisons.jupyter import audit_step
     from comparisons.problems import PROBLEMS, Problem
     from comparisons.run import IMPLEMENTATIONS, compare, initial_params, manual_step, run_keras, run_manual
     from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec, row_order
@@ -27,6 +28,7 @@ _WHERE = {
     "read_csv": "datasets",
     "to_arrays": "datasets",
     "InputError": "errors",
+    "audit_step": "jupyter",
     "PROBLEMS": "problems",
     "Problem": "problems",
     "IMPLEMENTATIONS": "run",
@@ -61,6 +63,7 @@ __all__ = [
     "RunSpec",
     "Tolerance",
     "assert_trajectory_matches",
+    "audit_step",
     "compare",
     "initial_params",
     "manual_step",

@@ -21,6 +21,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,22 @@ class Audit:
     findings: list[Finding] = field(default_factory=list)
     bugs: list[str] | None = field(default=None)  # the known bugs that reproduce the trajectory
     notebook: NotebookCode | None = None  # what of a notebook was run
+    # per init, per step: "distance" (the largest over the loss and every parameter), "user_loss", "keras_loss"
+    traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+
+    def __str__(self) -> str:
+        return as_text(self)
+
+    def __repr__(self) -> str:
+        return f"<Audit {self.verdict}: {self.path}:{self.func}, {self.problem}, {self.dtype}, inits {self.inits}>"
+
+    def to_json(self) -> dict[str, Any]:
+        return as_json(self)
+
+    def _repr_html_(self) -> str:
+        from comparisons.jupyter import audit_html
+
+        return audit_html(self)
 
     @property
     def verdict(self) -> str:
@@ -375,9 +392,12 @@ def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, 
 
 def _job(path: Path, contract: Contract, spec: RunSpec, contexts: dict[str, Any]) -> dict[str, Any]:
     arch = spec.definition.arch
-    return {"path": str(path.resolve()), "sizes": list(arch.sizes), "loss": arch.loss, "runs": contexts} | (
-        contract.job()
-    )
+    return {
+        "path": str(path.resolve()) if path.exists() else str(path),
+        "sizes": list(arch.sizes),
+        "loss": arch.loss,
+        "runs": contexts,
+    } | (contract.job())
 
 
 def audit(
@@ -388,20 +408,27 @@ def audit(
     timeout: float = 60.0,
     memory: int | None = DEFAULT_MEMORY_MIB,
     known_bugs: bool = True,
+    functions: dict[str, Callable[..., Any]] | None = None,
 ) -> Audit:
     """Audit the user's code in ``path`` (a .py file or a notebook; ``contract`` a Contract, or
     the step function's name) under each init. ``memory``: the child process's limit in MiB;
     None runs the user's code in this process, without limits (for tests of the diagnosis).
-    ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it."""
+    ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it.
+    ``functions``: the user's functions themselves, by the contract's names (the Python API):
+    they run in this process, and ``path`` only names them."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
-    notebook = check_source(path)
+    notebook = check_source(path) if functions is None else None
     specs = {init: base.with_(init=init) for init in inits}
     sides = {init: keras_side(spec) for init, spec in specs.items()}
     contexts = {init: _job_context(spec, sides[init]) for init, spec in specs.items()}
-    outcome = _user_runs(path, contract.label, _job(path, contract, base, contexts), timeout, memory)
+    job = _job(path, contract, base, contexts)
+    if functions is not None:
+        job["functions"] = functions
+        memory = None
+    outcome = _user_runs(path, contract.label, job, timeout, memory)
     threshold = AUDIT_THRESHOLDS[base.dtype]
     arch = base.definition.arch
-    runs, forced, users = [], [], {}
+    runs, forced, users, traces = [], [], {}, {}
     for init, spec in specs.items():
         side, context = sides[init], contexts[init]
         users[init] = _as_table(outcome["runs"][init]["params"], outcome["runs"][init]["losses"])
@@ -421,8 +448,18 @@ def audit(
             base.problem,
         )
         runs.append(AuditRun(init, float(distance.max()), divergence, forced_divergence))
+        traces[init] = {"distance": distance.max(axis=1), "user_loss": users[init][:, 0], "keras_loss": keras[:, 0]}
     result = Audit(
-        str(path), contract.label, base.problem, base.dtype, base.epochs, base.order, threshold, runs, notebook=notebook
+        str(path),
+        contract.label,
+        base.problem,
+        base.dtype,
+        base.epochs,
+        base.order,
+        threshold,
+        runs,
+        notebook=notebook,
+        traces=traces,
     )
     if any(r.divergence is not None or r.forced_divergence is not None for r in runs):
         findings = diagnose(arch, base.learning_rate, base.dtype, forced)

@@ -148,14 +148,18 @@ def step_function(job: dict[str, Any], module_name: str = "user_step") -> Callab
     ``update(parameters, y, y_hat, A1, X[, lr])``, which changes ``parameters`` in place,
     in the column layout; the row's loss comes from y_hat by the network's loss)."""
     path = job["path"]
+    given = job.get("functions")  # the API's: the user's own function objects, in this process
     if job.get("contract", "step") == "step":
-        fn = load(path, job["func"], module_name)
+        fn = load(path, job["func"], module_name) if given is None else given[job["func"]]
         if job.get("layout", "keras") == "keras":
             return fn
         return lambda params, x, y, lr: fn(_columns(params), x.reshape(-1, 1), y, lr)
-    module = _module(path, module_name)
     forward_name, update_name = job["forward"], job["update"]
-    forward, update = _function(module, path, forward_name), _function(module, path, update_name)
+    if given is None:
+        module = _module(path, module_name)
+        forward, update = _function(module, path, forward_name), _function(module, path, update_name)
+    else:
+        forward, update = given[forward_name], given[update_name]
     wanted = (
         f"the tutorial contract needs {forward_name}(X, parameters) -> (y_hat, A1) and "
         f"{update_name}(parameters, y, y_hat, A1, X[, lr])"

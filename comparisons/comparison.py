@@ -27,6 +27,12 @@ class Comparison:
     def tolerance(self) -> Tolerance:
         return tolerance_for(self.spec.problem, self.spec.dtype)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the verdict and the report's plots."""
+        from comparisons.jupyter import comparison_html
+
+        return comparison_html(self)
+
     @property
     def parameters(self) -> list[str]:
         return [c for c in self.manual.columns if c not in ("epoch", "loss")]

@@ -112,7 +112,7 @@ def summary_markdown(results: list[Comparison], seed: int, implementation: str) 
     return "\n".join(lines) + "\n"
 
 
-def _png(figure: object) -> str:
+def png_base64(figure: object) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})  # type: ignore[attr-defined]
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -126,7 +126,7 @@ def _math(name: str) -> str:
     return f"$b_{{{name[2:]}}}$"
 
 
-def _figures(result: Comparison) -> list[str]:
+def figures(result: Comparison) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,7 +155,7 @@ def _figures(result: Comparison) -> list[str]:
     if peak == 0:
         ulp_ax.text(0.5, 0.5, "bit-identical", transform=ulp_ax.transAxes, ha="center", color="green")
     ulp_ax.legend(loc="best", fontsize="small")
-    first = _png(fig)
+    first = png_base64(fig)
     plt.close(fig)
 
     names = result.parameters
@@ -170,7 +170,7 @@ def _figures(result: Comparison) -> list[str]:
         ax.axis("off")
     axes.flat[0].legend()
     fig.tight_layout()
-    second = _png(fig)
+    second = png_base64(fig)
     plt.close(fig)
     return [first, second]
 
@@ -200,7 +200,7 @@ def _html(results: list[Comparison], summary: str, progress: Callable[[str], Non
     for n, r in enumerate(results, start=1):
         progress(f"plotting {n}/{len(results)}: {r.spec.label}")
         images = "".join(
-            f'<img alt="{html.escape(r.spec.label)}" src="data:image/png;base64,{png}">' for png in _figures(r)
+            f'<img alt="{html.escape(r.spec.label)}" src="data:image/png;base64,{png}">' for png in figures(r)
         )
         sections.append(f"<section><h2>{html.escape(r.spec.label)}: {html.escape(r.verdict)}</h2>{images}</section>")
     return (

@@ -1,0 +1,90 @@
+"""Results inside Jupyter: the Python API, the HTML, and the example notebook run on a real kernel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+import comparisons
+from comparisons.audit import as_json, as_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def step_without_b2(params: dict[str, np.ndarray], x: np.ndarray, y: float, lr: float) -> tuple[Any, Any]:
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    h = x @ W1 + b1
+    y_hat = h @ W2[:, 0] + b2[0]
+    e = -2 * (y - y_hat)
+    new = {"W1": W1 - lr * np.outer(x, e * W2[:, 0]), "b1": b1 - lr * e * W2[:, 0], "W2": W2 - lr * e * h[:, None]}
+    return new | {"b2": b2}, (y - y_hat) ** 2
+
+
+def test_audit_step_runs_a_function_and_renders_it() -> None:
+    result = comparisons.audit_step(step_without_b2, problem="regression", epochs=5)
+    assert str(result) == as_text(result)
+    assert result.to_json() == as_json(result)
+    assert [(f["kind"], f["parameters"]) for f in result.to_json()["diagnosis"]["findings"]] == [
+        ("not-updated", ["b_21"])
+    ]
+    page = result._repr_html_()
+    assert page.startswith(
+        '<div class="backprop-vs-keras"><p style="color:#b00"><b>DIVERGED: &lt;notebook&gt;:step_without_b2 '
+    )
+    assert "<li><b>not-updated</b> (first at init seed, epoch 1, step 1): b_21 (b2[0]): never updated" in page
+    assert page.count('src="data:image/png;base64,') == 1
+    assert (
+        repr(result)
+        == "<Audit diverged: <notebook>:step_without_b2, regression, float64, inits ['seed', 'random', 'keras']>"
+    )
+
+
+def test_audit_step_needs_a_step_or_both_tutorial_functions() -> None:
+    with pytest.raises(ValueError, match="give either step, or both forward and update"):
+        comparisons.audit_step(problem="regression")
+    with pytest.raises(ValueError, match="give either step, or both forward and update"):
+        comparisons.audit_step(forward=print, problem="regression")
+    with pytest.raises(ValueError, match="give either step, or both forward and update"):
+        comparisons.audit_step(step_without_b2, update=print, problem="regression")
+
+
+def test_a_comparison_renders_its_verdict_and_plots() -> None:
+    result = comparisons.compare(comparisons.RunSpec(problem="classification", epochs=3))
+    page = result._repr_html_()
+    assert page.startswith('<div class="backprop-vs-keras"><p style="color:#070"><b>classification-float64-sequential')
+    assert page.count('src="data:image/png;base64,') == 2
+
+
+def test_the_example_notebook_runs_and_shows_the_verdicts() -> None:
+    """examples/audit_in_jupyter.ipynb on a real ipykernel: the tutorial's rule is DIVERGED with its
+    diagnosis, the corrected one is MATCH, each shown as HTML with its plot."""
+    notebook = nbformat.read(EXAMPLES / "audit_in_jupyter.ipynb", as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []  # run afresh: the committed outputs must not count
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(EXAMPLES)}}
+    ).execute()
+    pages = [
+        output["data"]["text/html"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.get("output_type") == "execute_result"
+    ]
+    assert len(pages) == 2
+    wrong, right = pages
+    assert "<b>DIVERGED: &lt;notebook&gt;:L_layer_forward/update_parameters differs from Keras" in wrong
+    assert "<b>Diagnosis</b>" in wrong
+    for kind in ("from-other-parameter", "stale-weights", "other-gradient"):
+        assert f"<li><b>{kind}</b>" in wrong
+    assert "<b>MATCH: &lt;notebook&gt;:L_layer_forward/update_parameters agrees with Keras" in right
+    assert all('src="data:image/png;base64,' in page for page in pages)
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == [], json.dumps(errors)[:500]
