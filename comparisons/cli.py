@@ -132,10 +132,21 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         return parser
     if command.startswith("formulas "):
         if command == "formulas audit":
-            parser.add_argument("file", metavar="FILE", help="text or Markdown; lines without a formula are ignored")
+            parser.add_argument(
+                "file",
+                metavar="FILE",
+                help="text, Markdown or a notebook's markdown cells; lines without a derivative are ignored",
+            )
             parser.add_argument("--json", action="store_true", help="print one JSON object")
             _add_no_cache(parser)
-        parser.add_argument("--network", choices=list(PROBLEMS), required=True)
+            parser.add_argument(
+                "--network",
+                choices=[*PROBLEMS, "auto"],
+                required=True,
+                help="auto: each block of consecutive formulas against the network that fits it best",
+            )
+        else:
+            parser.add_argument("--network", choices=list(PROBLEMS), required=True)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
     if command == "audit":
@@ -355,9 +366,10 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _formulas_audit(args: argparse.Namespace) -> int:
-    from comparisons.formula_audit import audit_sheet, read_sheet
+    from comparisons.formula_audit import PageAudit, SheetAudit, audit_page, audit_sheet, read_sheet
 
-    result = audit_sheet(read_sheet(Path(args.file)), args.network)
+    sheet = read_sheet(Path(args.file))
+    result: PageAudit | SheetAudit = audit_page(sheet) if args.network == "auto" else audit_sheet(sheet, args.network)
     print(json.dumps(result.as_json()) if args.json else result.as_text())
     return 0 if result.clean else 1
 

@@ -9,8 +9,9 @@ any verdict is given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 from comparisons import cache
 from comparisons.cache import data_hash
 from comparisons.errors import InputError
-from comparisons.latex import Formula, FormulaSyntaxError, Node, parse_formula
+from comparisons.latex import MENTIONS_DERIVATIVE, Formula, FormulaSyntaxError, Node, parse_formula
 from comparisons.problems import PROBLEMS
 from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.layerwise import forward
@@ -27,8 +28,11 @@ from manual.losses import LOSSES
 
 __all__ = [
     "POINTS",
+    "PageAudit",
+    "Sheet",
     "SheetAudit",
     "Verdict",
+    "audit_page",
     "audit_sheet",
     "evaluate",
     "finite_differences",
@@ -43,11 +47,17 @@ _FD_RTOL = 1e-5  # central differences with h ~ 1e-6 are good to ~1e-9 here
 
 @dataclass(frozen=True)
 class Verdict:
-    line: int
-    parameter: str
-    verdict: str  # correct | mislabeled | sign | factor | wrong | unknown-parameter
+    line: int  # 1-based, in the file, or in the notebook's cell
+    parameter: str | None  # None: a skipped line whose label could not be read
+    verdict: str  # correct | mislabeled | sign | factor | wrong | unknown-parameter | skipped
     actual: str | None = None  # mislabeled: the parameter whose derivative it really is
     factor: float | None = None  # factor: expression = factor * true derivative
+    cell: int | None = None  # a notebook's cell, 1-based among all its cells
+    reason: str | None = None  # skipped: why the line could not be read
+
+    @property
+    def where(self) -> str:
+        return str(self.line) if self.cell is None else f"cell {self.cell}, line {self.line}"
 
     @property
     def detail(self) -> str:
@@ -61,13 +71,22 @@ class Verdict:
             return f"the network has no parameter {self.parameter}"
         if self.verdict == "wrong":
             return "not the derivative of any parameter, up to sign or factor"
+        if self.verdict == "skipped":
+            return f"not read: {self.reason}"
         return ""
+
+    def as_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"line": self.line, "parameter": self.parameter, "verdict": self.verdict}
+        for key in ("cell", "actual", "factor", "reason"):
+            if getattr(self, key) is not None:
+                entry[key] = getattr(self, key)
+        return entry
 
 
 @dataclass(frozen=True)
 class SheetAudit:
     network: str
-    lines: list[Verdict]
+    lines: list[Verdict]  # in the sheet's order, skipped lines included
     missing: list[str]
     duplicates: list[str]
 
@@ -75,30 +94,91 @@ class SheetAudit:
     def clean(self) -> bool:
         return all(v.verdict == "correct" for v in self.lines) and not self.missing
 
-    def as_json(self) -> dict[str, Any]:
-        lines = []
-        for v in self.lines:
-            entry: dict[str, Any] = {"line": v.line, "parameter": v.parameter, "verdict": v.verdict}
-            if v.actual is not None:
-                entry["actual"] = v.actual
-            if v.factor is not None:
-                entry["factor"] = v.factor
-            lines.append(entry)
-        return {"network": self.network, "lines": lines, "missing": self.missing, "duplicates": self.duplicates}
+    @property
+    def span(self) -> str:
+        return f"{self.lines[0].where} to {self.lines[-1].where}" if self.lines else ""
 
-    def as_text(self) -> str:
-        rows = [["line", "parameter", "verdict", "detail"]]
-        rows += [[str(v.line), v.parameter, v.verdict, v.detail] for v in self.lines]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        table = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-        correct = sum(v.verdict == "correct" for v in self.lines)
-        summary = f"{correct} of {len(self.lines)} formulas correct for the {self.network} network"
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network,
+            "lines": [v.as_json() for v in self.lines],
+            "missing": self.missing,
+            "duplicates": self.duplicates,
+        }
+
+    def summary(self) -> str:
+        formulas = [v for v in self.lines if v.verdict != "skipped"]
+        correct = sum(v.verdict == "correct" for v in formulas)
+        summary = f"{correct} of {len(formulas)} formulas correct for the {self.network} network"
         summary += f"; missing: {', '.join(self.missing) if self.missing else 'none'}"
         summary += f"; labelled twice: {', '.join(self.duplicates) if self.duplicates else 'none'}"
-        return "\n".join([*table, summary])
+        skipped = len(self.lines) - len(formulas)
+        return summary + (f"; skipped: {skipped} line{'s' if skipped > 1 else ''}" if skipped else "")
+
+    def as_text(self) -> str:
+        return "\n".join([*_table(self.lines), self.summary()])
 
 
-def read_sheet(path: Path) -> list[Formula]:
+def _table(lines: list[Verdict], networks: list[str] | None = None) -> list[str]:
+    header = ["line", *(["network"] if networks is not None else []), "parameter", "verdict", "detail"]
+    rows = [header]
+    for n, v in enumerate(lines):
+        named = [networks[n]] if networks is not None else []
+        rows.append([v.where, *named, v.parameter or "", v.verdict, v.detail])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+@dataclass(frozen=True)
+class PageAudit:
+    """``--network auto``: each block of consecutive formulas against the network that fits it best."""
+
+    blocks: list[SheetAudit]
+    skipped: list[Verdict]  # the lines that mention a derivative but could not be read
+
+    @property
+    def clean(self) -> bool:
+        return all(b.clean for b in self.blocks) and not self.skipped
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "network": "auto",
+            "blocks": [b.as_json() for b in self.blocks],
+            "skipped": [v.as_json() for v in self.skipped],
+        }
+
+    def as_text(self) -> str:
+        ordered = sorted(
+            [(v, b.network) for b in self.blocks for v in b.lines] + [(v, "") for v in self.skipped],
+            key=lambda pair: (pair[0].cell or 0, pair[0].line),
+        )
+        lines = _table([v for v, _ in ordered], [network for _, network in ordered])
+        for n, block in enumerate(self.blocks, start=1):
+            lines.append(f"block {n} (lines {block.span}): {block.summary()}")
+        if self.skipped:
+            one = len(self.skipped) == 1
+            lines.append(
+                f"skipped: {len(self.skipped)} line{'' if one else 's'} that mention{'s' if one else ''} "
+                "a derivative but could not be read"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A sheet's formulas and the lines that mention a derivative but could not be read."""
+
+    formulas: list[Formula]  # Formula.line: the position among the sheet's lines, 1-based
+    skipped: list[tuple[int, str]]  # (position, reason)
+    texts: list[str]  # every line of the sheet
+    places: list[tuple[int | None, int]]  # per position: (notebook cell or None, line in file or cell)
+
+    def place(self, position: int) -> tuple[int | None, int]:
+        return self.places[position - 1]
+
+
+def _sheet_lines(path: Path) -> list[tuple[int | None, int, str]]:
+    """(cell, line, text) of every line: a text file's, or a notebook's markdown cells'."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -107,17 +187,39 @@ def read_sheet(path: Path) -> list[Formula]:
         raise InputError(f"{path}: is a directory") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file (not UTF-8)") from None
-    formulas = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    if path.suffix != ".ipynb":
+        return [(None, number, line) for number, line in enumerate(text.splitlines(), start=1)]
+    try:
+        cells = json.loads(text)["cells"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise InputError(f"{path}: not a notebook (no JSON list of cells)") from None
+    lines: list[tuple[int | None, int, str]] = []
+    for number, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else str(source)
+            lines += [(number, n, line) for n, line in enumerate(source.splitlines(), start=1)]
+    return lines
+
+
+def read_sheet(path: Path) -> Sheet:
+    """Every formula of a text, Markdown or notebook file; a line that mentions a derivative
+    but cannot be read is kept as skipped, with the reason, never silently dropped."""
+    lines = _sheet_lines(path)
+    formulas, skipped = [], []
+    for position, (_, _, text) in enumerate(lines, start=1):
         try:
-            formula = parse_formula(line, number)
+            formula = parse_formula(text, position)
         except FormulaSyntaxError as error:
-            raise InputError(f"{path}: line {number}: cannot read the formula: {error}") from None
+            skipped.append((position, f"cannot read the formula: {error}"))
+            continue
         if formula is not None:
             formulas.append(formula)
-    if not formulas:
+        elif MENTIONS_DERIVATIVE.search(text) and not text.lstrip().startswith("%"):  # a LaTeX comment is prose
+            skipped.append((position, "not of the form \\frac{\\partial L}{\\partial PARAMETER} = EXPRESSION"))
+    if not formulas and not skipped:
         raise InputError(f"{path}: no formula of the form \\frac{{\\partial L}}{{\\partial PARAMETER}} = ...")
-    return formulas
+    return Sheet(formulas, skipped, [text for _, _, text in lines], [(cell, line) for cell, line, _ in lines])
 
 
 def _points(arch: Architecture, seed: int) -> tuple[list[Params], np.ndarray, np.ndarray]:
@@ -253,16 +355,61 @@ def _verdict(formula: Formula, value: np.ndarray, truth: dict[str, np.ndarray]) 
     return Verdict(formula.line, label, "wrong")
 
 
-def audit_sheet(formulas: list[Formula], network: str, seed: int = 0) -> SheetAudit:
+def _skipped(sheet: Sheet, position: int, reason: str, label: str | None = None) -> Verdict:
+    cell, line = sheet.place(position)
+    return Verdict(line, label, "skipped", cell=cell, reason=reason)
+
+
+def audit_sheet(sheet: Sheet, network: str, seed: int = 0, formulas: list[Formula] | None = None) -> SheetAudit:
+    """Every formula (``formulas``: only these of the sheet's) against the network's true
+    gradients at many random points; lines that could not be read come back as skipped."""
     arch = PROBLEMS[network].arch
+    chosen = sheet.formulas if formulas is None else formulas
     params, X, y = _points(arch, seed)
     env = _environment(arch, params, X, y)
-    values = [evaluate(f.expression, env, f.line) for f in formulas]  # refuse bad sheets before any TensorFlow
-    truth = true_gradients(arch, params, X, y)
-    verdicts = [_verdict(f, v, truth) for f, v in zip(formulas, values, strict=True)]
-    correct = {v.parameter for v in verdicts if v.verdict == "correct"}
-    labels = [v.parameter for v in verdicts]
+    readable, values, verdicts = [], [], {}
+    for f in chosen:  # every quantity checked before any TensorFlow
+        try:
+            values.append(evaluate(f.expression, env, f.line))
+            readable.append(f)
+        except InputError as error:  # a quantity this network does not have
+            verdicts[f.line] = _skipped(sheet, f.line, str(error).split(", ", 1)[1], f.label)  # from "column"
+    truth = true_gradients(arch, params, X, y) if readable else {}
+    for f, value in zip(readable, values, strict=True):
+        cell, line = sheet.place(f.line)
+        verdicts[f.line] = replace(_verdict(f, value, truth), line=line, cell=cell)
+    if formulas is None:
+        for position, reason in sheet.skipped:
+            verdicts[position] = _skipped(sheet, position, reason)
+    ordered = [verdicts[position] for position in sorted(verdicts)]
+    correct = {v.parameter for v in ordered if v.verdict == "correct"}
+    labels = [v.parameter for v in ordered if v.verdict != "skipped"]
     order = [name for _, _, name in parameter_names(arch)]
     missing = [name for name in order if name not in correct]
-    duplicates = list(dict.fromkeys(label for label in labels if labels.count(label) > 1))
-    return SheetAudit(network, verdicts, missing, duplicates)
+    duplicates = list(dict.fromkeys(label for label in labels if label is not None and labels.count(label) > 1))
+    return SheetAudit(network, ordered, missing, duplicates)
+
+
+BLOCK_GAP = 3  # this many non-blank lines without a formula between two formulas end a block
+
+
+def _blocks(sheet: Sheet) -> list[list[Formula]]:
+    blocks: list[list[Formula]] = []
+    last: Formula | None = None
+    for f in sheet.formulas:
+        between = [] if last is None else [t for t in sheet.texts[last.line : f.line - 1] if t.strip()]
+        if last is None or len(between) >= BLOCK_GAP:
+            blocks.append([])
+        blocks[-1].append(f)
+        last = f
+    return blocks
+
+
+def audit_page(sheet: Sheet, seed: int = 0) -> PageAudit:
+    """``--network auto``: split the sheet into blocks of consecutive formulas and audit each
+    against the network under which most of its formulas are correct (the first on a tie)."""
+    blocks = []
+    for block in _blocks(sheet):
+        candidates = [audit_sheet(sheet, network, seed, block) for network in PROBLEMS]
+        blocks.append(max(candidates, key=lambda a: sum(v.verdict == "correct" for v in a.lines)))
+    return PageAudit(blocks, [_skipped(sheet, position, reason) for position, reason in sheet.skipped])

@@ -6,7 +6,8 @@ log/ln/exp/sigma. Nothing is ever evaluated as code: the tokenizer knows a
 fixed set of symbols and commands and refuses everything else, naming the
 position (1-based column in the line).
 
-Notation: parameters w^k_{ij} (also w_{ij}^{k}, w^{k}_{ij}) and b_{kj};
+Notation: \\frac, \\dfrac or \\tfrac of the loss (L, J, E, C or \\mathcal{L}) by \\partial or d;
+parameters w^k_{ij} (also w_{ij}^{k}, w^{k}_{ij}, w^{[k]}_{ij}) and b_{kj};
 quantities O_{kj}, x_{i1}, x_{i2} (or x_{11}, x_{12}), y, \\hat{y} (or \\hat y); numbers,
 + -, \\cdot, \\times, implicit multiplication, ( ) and \\left( \\right), \\frac{}{}, powers,
 \\log, \\ln, \\exp, \\sigma, $ and $$, and spacing commands.
@@ -18,15 +19,31 @@ import re
 from dataclasses import dataclass
 from typing import Union
 
-__all__ = ["Formula", "FormulaSyntaxError", "Node", "find_formulas", "parse_expression", "parse_formula"]
+__all__ = [
+    "MENTIONS_DERIVATIVE",
+    "Formula",
+    "FormulaSyntaxError",
+    "Node",
+    "find_formulas",
+    "parse_expression",
+    "parse_formula",
+]
 
 # ("num", value) | ("sym", name, column) | ("neg", a) | ("add"|"sub"|"mul"|"div"|"pow", a, b) | ("call", fn, a)
 Node = tuple[Union[str, float, "Node"], ...]
 
-FORMULA_START = re.compile(r"\\frac\s*\{\s*\\partial\s*\{?\s*L\s*\}?\s*\}")
+# \frac (or \dfrac, \tfrac) of the loss, by \partial or d, the loss named L, J, E or C (or \mathcal{L})
+_FRAC = r"\\[dt]?frac"
+_DIFFERENTIAL = r"(?:\\partial\s*|d(?=\s*[A-Z\\{]))"
+_LOSS = r"(?:\\mathcal\s*\{\s*[LJEC]\s*\}|[LJEC])"
+FORMULA_START = re.compile(_FRAC + r"\s*\{\s*" + _DIFFERENTIAL + r"\{?\s*" + _LOSS + r"\s*\}?\s*\}")
+_LABEL = re.compile(r"\s*\{\s*(?:\\partial\s*|d(?=\s*[wb{\\]))")
+# a line that talks about a derivative: one it cannot read is listed as skipped, never dropped
+MENTIONS_DERIVATIVE = re.compile(r"\\partial|" + _FRAC + r"\s*\{\s*d\s*[A-Z\\{]|\bd[LJEC]\s*/\s*d")
 _SPACING = {"\\,", "\\;", "\\:", "\\!", "\\ ", "\\quad", "\\qquad"}
 _FUNCTIONS = {"\\log": "log", "\\ln": "log", "\\exp": "exp", "\\sigma": "sigma"}
 _MULTIPLY = {"\\cdot", "\\times", "*"}
+_FRACS = ("\\frac", "\\dfrac", "\\tfrac")
 _MAX_DEPTH = 100  # each level costs five Python frames; the default recursion limit is 1000
 
 
@@ -127,7 +144,7 @@ class _Parser:
             "[",
             "{",
             "\\left",
-            "\\frac",
+            *_FRACS,
             "\\hat",
             *_FUNCTIONS,
         )
@@ -201,7 +218,7 @@ class _Parser:
             self.take("\\right")
             self.take(")" if opening.text == "(" else "]")
             return node
-        if token.text == "\\frac":
+        if token.text in _FRACS:
             self.take()
             return ("div", self.group(), self.group())
         if token.text in _FUNCTIONS:
@@ -230,6 +247,8 @@ class _Parser:
             parts = []
             while not self.at("}"):
                 token = self.take()
+                if token.text in ("[", "]"):  # w^{[1]}_{11}: the layer in brackets, as some courses write it
+                    continue
                 if token.kind not in ("num", "letter"):
                     raise FormulaSyntaxError(f"unexpected '{token.text}' in an index", token.column)
                 parts.append(token.text)
@@ -286,7 +305,7 @@ def parse_formula(line: str, number: int) -> Formula | None:
     if start is None:
         return None
     rest = line[start.end() :]
-    label = re.match(r"\s*\{\s*\\partial\s*", rest)
+    label = _LABEL.match(rest)
     if label is None:
         raise FormulaSyntaxError("expected {\\partial PARAMETER} after \\frac{\\partial L}", start.end() + 1)
     offset = start.end() + label.end()

@@ -156,27 +156,27 @@ def test_manual_formulas_and_derived_sheet_agree(network: str, gradients: Any) -
     [
         pytest.param(
             r"\frac{\partial L}{\partial w^2_{11}} = -2(y-\hat{y}",
-            "line 4: cannot read the formula: expected ')', found the end at column 52",
+            "cannot read the formula: expected ')', found the end at column 52",
             id="unclosed",
         ),
         pytest.param(
             r"\frac{\partial L}{\partial w^2_{11}} = -2 \beta",
-            "line 4: cannot read the formula: unexpected '\\beta' at column 43",
+            "cannot read the formula: unexpected '\\beta' at column 43",
             id="unknown-command",
         ),
         pytest.param(
             r"\frac{\partial L}{\partial w^2_{11}} = -2 z",
-            "line 4: cannot read the formula: unknown symbol 'z' at column 43",
+            "cannot read the formula: unknown symbol 'z' at column 43",
             id="unknown-symbol",
         ),
         pytest.param(
             r"\frac{\partial L}{\partial w^2_{11}} = -2 O_{31}",
-            "line 4, column 43: the network has no quantity O_31",
+            "column 43: the network has no quantity O_31",
             id="unknown-quantity",
         ),
         pytest.param(
             r"\frac{\partial L}{\partial L} = 1",
-            "line 4: cannot read the formula: expected a parameter (w or b), found 'L' at column 28",
+            "cannot read the formula: expected a parameter (w or b), found 'L' at column 28",
             id="bad-label",
         ),
         pytest.param(
@@ -196,18 +196,18 @@ def test_manual_formulas_and_derived_sheet_agree(network: str, gradients: Any) -
         ),
     ],
 )
-def test_malformed_and_malicious_lines_are_refused(
+def test_malformed_and_malicious_lines_are_skipped_with_the_reason(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, message: str
 ) -> None:
+    """Never run, never dropped: listed as skipped, with why, beside the formulas that were read."""
     monkeypatch.chdir(tmp_path)
-    path = sheet(tmp_path, line)
-    status, out, err = run(capsys, "audit", str(path), "--network", "regression")
-    assert (status, out) == (2, "")
-    assert err.startswith(f"python -m comparisons: error: {path}") or err.startswith(
-        "python -m comparisons: error: line 4"
-    )
-    assert message in err
-    assert err.count("\n") == 1
+    path = sheet(tmp_path, line, r"\frac{\partial L}{\partial b_{21}} = -2(y-\hat{y})")
+    status, report = audit_json(capsys, path, "regression")
+    assert status == 1
+    skipped, read = report["lines"]
+    assert (skipped["line"], skipped["verdict"]) == (4, "skipped")
+    assert message in skipped["reason"]
+    assert (read["line"], read["parameter"], read["verdict"]) == (5, "b_21", "correct")
     assert not (tmp_path / "pwned").exists()
 
 
@@ -232,3 +232,83 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
         "6 of 9 formulas correct for the classification network; missing: w^1_11, w^1_21, b_12; "
         "labelled twice: w^2_11, w^2_21"
     )
+
+
+NOTATIONS = [
+    r"\dfrac{\partial \mathcal{L}}{\partial w^{[2]}_{11}} = -2(y-\hat{y})\cdot O_{11}",
+    r"\tfrac{\partial J}{\partial w^2_{21}} = -2(y-\hat{y})\cdot O_{12}",
+    r"\frac{dL}{db_{21}} = \dfrac{-2(y-\hat{y})}{1}",
+    r"\frac{\partial E}{\partial w^{[1]}_{11}} = -2(y-\hat{y})\cdot w^2_{11} \cdot x_{11}",
+    r"\frac{\partial C}{\partial w^1_{21}} = -2(y-\hat{y})\cdot w^2_{11} \cdot x_{12}",
+    r"\frac{d\mathcal{L}}{d b_{11}} = -2(y-\hat{y})\cdot w^2_{11}",
+    r"\dfrac{\partial \mathcal{L}}{\partial w^1_{12}} = -2(y-\hat{y})\cdot w^2_{21} \cdot x_{11}",
+    r"\dfrac{\partial \mathcal{L}}{\partial w^1_{22}} = -2(y-\hat{y})\cdot w^2_{21} \cdot x_{12}",
+    r"\frac{\partial L}{\partial b_{12}} = -2(y-\hat{y})\cdot w^2_{21}",
+]
+
+
+def test_the_notations_learners_type_are_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """\\dfrac, \\tfrac, \\mathcal{L}, a loss named J, E or C, d for \\partial, w^{[1]}: once
+    silently dropped (the sheet then "missed" w^1_12 and w^1_22), now read."""
+    status, report = audit_json(capsys, sheet(tmp_path, *NOTATIONS), "regression")
+    assert [line["verdict"] for line in report["lines"]] == ["correct"] * 9, report
+    assert (status, report["missing"]) == (0, [])
+
+
+def test_a_line_about_a_derivative_that_is_no_formula_is_skipped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    update_rule = r"w_{n} = w_{o} - \eta\frac{{\partial L}}{{\partial w_{o}}}"
+    status, report = audit_json(capsys, sheet(tmp_path, update_rule, *NOTATIONS), "regression")
+    assert status == 1
+    assert report["lines"][0] == {
+        "line": 4,
+        "parameter": None,
+        "verdict": "skipped",
+        "reason": "not of the form \\frac{\\partial L}{\\partial PARAMETER} = EXPRESSION",
+    }
+
+
+def _notebook(path: Path, *cells: tuple[str, str]) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "cells": [{"cell_type": kind, "metadata": {}, "source": text} for kind, text in cells],
+                "metadata": {},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+    return path
+
+
+def test_a_notebooks_markdown_cells_are_a_sheet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    table = (SHEETS / "document_regression.txt").read_text()
+    code = r"# \frac{\partial L}{\partial b_{21}} = 0 in a code cell is code, not a formula"
+    path = _notebook(tmp_path / "page.ipynb", ("code", code), ("markdown", table))
+    status, report = audit_json(capsys, path, "regression")
+    assert status == 0
+    assert [(line["cell"], line["line"]) for line in report["lines"]] == [(2, n) for n in range(3, 12)]
+    status, out, _ = run(capsys, "audit", str(path), "--network", "regression")
+    assert out.splitlines()[1].split() == ["cell", "2,", "line", "3", "w^2_11", "correct"]
+
+
+def test_auto_gives_each_table_of_the_page_its_network(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The document's page holds both tables, regression then classification, with prose between:
+    each is audited against its own network, with the verdicts the single-network audits give."""
+    prose = "\nThe classification problem\n\nNow the output neuron is a sigmoid.\nAnd the loss is cross-entropy.\n"
+    regression = (SHEETS / "document_regression.txt").read_text()
+    classification = (SHEETS / "document_classification.txt").read_text()
+    path = tmp_path / "page.md"
+    path.write_text(regression + prose + classification)
+    status, out, _ = run(capsys, "audit", str(path), "--network", "auto", "--json")
+    page = json.loads(out)
+    assert status == 1
+    assert [block["network"] for block in page["blocks"]] == ["regression", "classification"]
+    for block, table in zip(page["blocks"], ("document_regression.txt", "document_classification.txt"), strict=True):
+        _, alone = audit_json(capsys, SHEETS / table, block["network"])
+        offset = block["lines"][0]["line"] - alone["lines"][0]["line"]
+        assert [{**line, "line": line["line"] - offset} for line in block["lines"]] == alone["lines"]
+        assert (block["missing"], block["duplicates"]) == (alone["missing"], alone["duplicates"])
+    assert page["skipped"] == []
