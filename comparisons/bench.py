@@ -9,6 +9,10 @@
 - ``audit``: the audit of a step file with its default settings, in a fresh
   process with an empty cache, then again with the cache it left: wall seconds
   of each whole command, TensorFlow's import included, and their ratio.
+- ``grade``: a class of ``submissions`` files (examples/class_regression's,
+  repeated under new names), audited one by one, each in a fresh process (as a
+  script looping over the files would), against ``grade`` on the folder in one
+  process; both start from an empty cache, which the one-by-one audits then share.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
 
-__all__ = ["AUDIT_EXAMPLE", "bench", "bench_audit", "bench_keras"]
+__all__ = ["AUDIT_EXAMPLE", "CLASS_EXAMPLE", "bench", "bench_audit", "bench_grade", "bench_keras"]
 
 AUDIT_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"
+CLASS_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "class_regression"
 
 
 def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, object]:
@@ -93,12 +98,54 @@ def bench_audit(path: Path, problem: str, progress: Callable[[str], None]) -> di
     }
 
 
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode not in (0, 1):
+        raise InputError(f"{' '.join(command[2:5])} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+    return time.perf_counter() - start
+
+
+def bench_grade(submissions: int, progress: Callable[[str], None], folder: Path = CLASS_EXAMPLE) -> dict[str, object]:
+    examples = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
+    if not examples:
+        raise InputError(f"{folder}: no submissions to repeat into a class")
+    with tempfile.TemporaryDirectory(prefix="comparisons-bench-") as work:
+        klass = Path(work) / "class"
+        klass.mkdir()
+        for n in range(submissions):
+            source = examples[n % len(examples)]
+            (klass / f"student_{n:03d}{source.suffix}").write_bytes(source.read_bytes())
+        base = [sys.executable, "-m", "comparisons"]
+        audit_cache, grade_cache = Path(work) / "audit-cache", Path(work) / "grade-cache"
+        separate = 0.0
+        for n, path in enumerate(sorted(klass.iterdir()), start=1):
+            progress(f"separate audits: {n}/{submissions}")
+            env = {**os.environ, "XDG_CACHE_HOME": str(audit_cache)}
+            separate += _timed([*base, "audit", str(path), "--problem", "regression"], env)
+        progress(f"grading the {submissions} together")
+        env = {**os.environ, "XDG_CACHE_HOME": str(grade_cache)}
+        together = _timed([*base, "grade", str(klass), "--problem", "regression", "--quiet"], env)
+    return {
+        "submissions": submissions,
+        "separate_s": round(separate, 3),
+        "grade_s": round(together, 3),
+        "grade_ratio": round(together / separate, 3),
+    }
+
+
 def bench(
-    epochs: int, progress: Callable[[str], None], part: str = "all", audit_file: Path = AUDIT_EXAMPLE
+    epochs: int,
+    progress: Callable[[str], None],
+    part: str = "all",
+    audit_file: Path = AUDIT_EXAMPLE,
+    submissions: int = 40,
 ) -> dict[str, object]:
     result: dict[str, object] = {}
     if part in ("keras", "all"):
         result |= bench_keras(epochs, progress)
     if part in ("audit", "all"):
         result |= bench_audit(audit_file, "regression", progress)
+    if part in ("grade", "all"):
+        result |= bench_grade(submissions, progress)
     return result

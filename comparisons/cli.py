@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from comparisons.audit import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
@@ -25,7 +26,7 @@ from manual.bugs import KNOWN_BUGS
 __all__ = ["main"]
 
 PROG = "python -m comparisons"
-COMMANDS = ("check", "report", "bench", "audit", "formulas", "cache")
+COMMANDS = ("check", "report", "bench", "audit", "grade", "formulas", "cache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +106,8 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         "and a first audit against a cached repeat.",
         "audit": "Check your own step(params, x, y, lr) -> (new_params, loss) against Keras after every step, "
         "under every init, and say which parameter's update is wrong and how.",
+        "grade": "Audit a class's submissions (files, or folders of them) in one run, each in a process of its "
+        "own, into a gradebook.",
         "formulas audit": "Check a sheet of LaTeX gradient formulas, in the document's notation, against autodiff "
         "(tf.GradientTape and central finite differences) at many random points.",
         "formulas derive": "Print the correct formula sheet for a network, derived symbolically.",
@@ -116,9 +119,16 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=1000)
         parser.add_argument(
             "--part",
-            choices=["keras", "audit", "all"],
+            choices=["keras", "audit", "grade", "all"],
             default="all",
-            help="keras: the plain and fast Keras paths; audit: a first and a cached repeat audit (default: both)",
+            help="keras: the plain and fast Keras paths; audit: a first and a cached repeat audit; "
+            "grade: a class audited one by one against graded together (default: all three)",
+        )
+        parser.add_argument(
+            "--submissions",
+            type=_whole_number(1, "not a positive whole number"),
+            default=40,
+            help="the grade part's class size (default 40)",
         )
         parser.add_argument(
             "--audit-file",
@@ -149,12 +159,24 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             parser.add_argument("--network", choices=list(PROBLEMS), required=True)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
-    if command == "audit":
-        parser.add_argument(
-            "target",
-            metavar="PATH[:FUNC]",
-            help="your .py file or notebook (.ipynb), and the step function in it (default: step)",
-        )
+    if command in ("audit", "grade"):
+        if command == "audit":
+            parser.add_argument(
+                "target",
+                metavar="PATH[:FUNC]",
+                help="your .py file or notebook (.ipynb), and the step function in it (default: step)",
+            )
+        else:
+            parser.add_argument("paths", metavar="PATH", nargs="+", help="submissions (.py, .ipynb) or folders of them")
+            parser.add_argument("--func", default="step", help="the step contract's function (default: step)")
+            parser.add_argument(
+                "--jobs",
+                type=_whole_number(1, "not a positive whole number"),
+                default=os.cpu_count() or 1,
+                help="submissions run at once (default: the number of cores)",
+            )
+            parser.add_argument("--out", metavar="DIR", help="write grades.csv and grades.html there")
+            parser.add_argument("--quiet", action="store_true", help="no progress bar on the terminal")
         parser.add_argument(
             "--contract",
             choices=["step", "tutorial"],
@@ -324,7 +346,7 @@ def _report(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from comparisons.bench import bench
 
-    result = bench(args.epochs, _progress(args.quiet), args.part, Path(args.audit_file))
+    result = bench(args.epochs, _progress(args.quiet), args.part, Path(args.audit_file), args.submissions)
     _progress(args.quiet)("")
     if args.json:
         print(json.dumps(result))
@@ -339,23 +361,24 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"  first, empty cache: {result['audit_first_s']:.2f} s")
         print(f"  repeat, cached:     {result['audit_repeat_s']:.2f} s ({result['audit_ratio']:g} of the first)")
         print(f"  outputs {'identical' if result['audit_identical'] else 'DIFFERENT'}")
+    if args.part in ("grade", "all") and not args.json:
+        print(f"A class of {result['submissions']} regression submissions (examples/class_regression, repeated):")
+        print(f"  audited one by one, a fresh process each: {result['separate_s']:.2f} s")
+        print(
+            f"  graded together, one process:              {result['grade_s']:.2f} s ({result['grade_ratio']:g} of it)"
+        )
     return 0 if result.get("identical", True) and result.get("audit_identical", True) else 1
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from comparisons.audit import Contract, as_json, as_text, audit
+    from comparisons.audit import as_json, as_text, audit
 
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
         raise InputError(f"{args.target}: {func!r} is not a function name")
     if args.contract == "tutorial" and ":" in args.target:
         raise InputError(f"{args.target}: the tutorial contract names its functions with --forward and --update")
-    if args.contract == "tutorial" and args.layout != "keras":
-        raise InputError("--layout is the step contract's; the tutorial contract is in columns already")
-    for option in ("forward", "update"):
-        if not getattr(args, option).isidentifier():
-            raise InputError(f"--{option} {getattr(args, option)!r} is not a function name")
-    contract = Contract(args.contract, func, args.forward, args.update, args.layout)
+    contract = _contract(args, func)
     base = RunSpec(
         problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
     )
@@ -363,6 +386,60 @@ def _audit(args: argparse.Namespace) -> int:
     result = audit(Path(path), contract, base, inits, args.timeout, args.memory)
     print(json.dumps(as_json(result)) if args.json else as_text(result))
     return 0 if result.verdict == "match" else 1
+
+
+def _contract(args: argparse.Namespace, func: str) -> Contract:
+    if not func.isidentifier():
+        raise InputError(f"{func!r} is not a function name")
+    if args.contract == "tutorial" and args.layout != "keras":
+        raise InputError("--layout is the step contract's; the tutorial contract is in columns already")
+    for option in ("forward", "update"):
+        if not getattr(args, option).isidentifier():
+            raise InputError(f"--{option} {getattr(args, option)!r} is not a function name")
+    return Contract(args.contract, func, args.forward, args.update, args.layout)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from comparisons.grade import check_gradebook_folder, grade, json_lines, submissions, write_gradebook
+
+    contract = _contract(args, args.func)
+    paths = submissions([Path(p) for p in args.paths])
+    if args.out is not None:
+        check_gradebook_folder(Path(args.out))
+    base = RunSpec(
+        problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
+    )
+    inits = list(INITS) if args.init == "all" else [args.init]
+    progress = _progress(args.quiet or args.json)
+    grades, interrupted = grade(
+        paths, contract, base, inits, timeout=args.timeout, memory=args.memory, jobs=args.jobs, progress=progress
+    )
+    progress("")
+    settings = (
+        f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows, inits {', '.join(inits)}, "
+        f"seed {base.seed}, {contract.kind} contract ({contract.label})"
+    )
+    if args.out is not None:
+        write_gradebook(Path(args.out), grades, settings, interrupted)
+    if args.json:
+        for line in json_lines(grades):
+            print(line)
+    else:
+        width = max(len(g.path) for g in grades) if grades else 0
+        for g in grades:
+            detail = g.error if g.audit is None else ", ".join(dict.fromkeys(f.kind for f in g.audit.findings))
+            print(f"{g.path:<{width}}  {g.verdict:<8}  {detail}".rstrip())
+        counts = {v: sum(g.verdict == v for g in grades) for v in ("match", "diverged", "error")}
+        print(
+            f"{len(grades)} of {len(paths)} submissions graded ({settings}): "
+            + ", ".join(f"{n} {v}" for v, n in counts.items())
+        )
+        if args.out is not None:
+            print(f"Gradebook written to {args.out}/: grades.csv and grades.html")
+    if interrupted:
+        print(f"{PROG}: interrupted; the gradebook holds the {len(grades)} submissions that finished", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _formulas_audit(args: argparse.Namespace) -> int:
@@ -406,6 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "bench": _bench,
         "audit": _audit,
+        "grade": _grade,
         "formulas audit": _formulas_audit,
         "formulas derive": _formulas_derive,
         "cache": _cache,

@@ -11,10 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import platform
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from comparisons.comparison import Comparison
-from comparisons.errors import InputError
+from comparisons.folders import write_folder
 
 __all__ = ["MARKER", "run_csv", "summary_markdown", "write_report"]
 
@@ -214,35 +211,15 @@ def _html(results: list[Comparison], summary: str, progress: Callable[[str], Non
     )
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise InputError(f"{out}: folder is not empty and holds no earlier report; choose a new or empty folder")
-
-
 def write_report(
     results: list[Comparison], out: Path, *, seed: int, implementation: str, progress: Callable[[str], None]
 ) -> None:
-    _check_out(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    def write(staging: Path) -> None:
         for n, r in enumerate(results, start=1):
             progress(f"writing {n}/{len(results)}: {r.spec.label}.csv")
             run_csv(r).to_csv(staging / f"{r.spec.label}.csv", index=False, lineterminator="\n")
         summary = summary_markdown(results, seed, implementation)
         (staging / "summary.md").write_text(summary, encoding="utf-8")
         (staging / "report.html").write_text(_html(results, summary, progress), encoding="utf-8")
-        (staging / MARKER).write_text("written by python -m comparisons report; safe to replace\n", encoding="utf-8")
-        os.chmod(staging, 0o755)  # mkdtemp makes it private
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(retired / out.name)
-            staging.rename(out)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    write_folder(out, MARKER, "report", write)
