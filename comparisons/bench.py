@@ -12,7 +12,9 @@
 - ``grade``: a class of ``submissions`` files (examples/class_regression's,
   repeated under new names), audited one by one, each in a fresh process (as a
   script looping over the files would), against ``grade`` on the folder in one
-  process; both start from an empty cache, which the one-by-one audits then share.
+  process; both start from an empty cache, which the one-by-one audits then share
+  (``baseline`` cached) or do not use at all (uncached: each recomputes Keras, as
+  every audit did before the cache).
 """
 
 from __future__ import annotations
@@ -99,14 +101,17 @@ def bench_audit(path: Path, problem: str, progress: Callable[[str], None]) -> di
 
 
 def _timed(command: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of a command whose exit status is a verdict: 0, 1, or 2 for a bad submission."""
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1, 2) or "internal error" in done.stderr:
         raise InputError(f"{' '.join(command[2:5])} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
     return time.perf_counter() - start
 
 
-def bench_grade(submissions: int, progress: Callable[[str], None], folder: Path = CLASS_EXAMPLE) -> dict[str, object]:
+def bench_grade(
+    submissions: int, progress: Callable[[str], None], folder: Path = CLASS_EXAMPLE, baseline: str = "cached"
+) -> dict[str, object]:
     examples = sorted(p for p in folder.iterdir() if p.suffix in (".py", ".ipynb"))
     if not examples:
         raise InputError(f"{folder}: no submissions to repeat into a class")
@@ -122,12 +127,14 @@ def bench_grade(submissions: int, progress: Callable[[str], None], folder: Path 
         for n, path in enumerate(sorted(klass.iterdir()), start=1):
             progress(f"separate audits: {n}/{submissions}")
             env = {**os.environ, "XDG_CACHE_HOME": str(audit_cache)}
-            separate += _timed([*base, "audit", str(path), "--problem", "regression"], env)
+            uncached = ["--no-cache"] if baseline == "uncached" else []
+            separate += _timed([*base, "audit", str(path), "--problem", "regression", *uncached], env)
         progress(f"grading the {submissions} together")
         env = {**os.environ, "XDG_CACHE_HOME": str(grade_cache)}
         together = _timed([*base, "grade", str(klass), "--problem", "regression", "--quiet"], env)
     return {
         "submissions": submissions,
+        "baseline": baseline,
         "separate_s": round(separate, 3),
         "grade_s": round(together, 3),
         "grade_ratio": round(together / separate, 3),
@@ -140,6 +147,7 @@ def bench(
     part: str = "all",
     audit_file: Path = AUDIT_EXAMPLE,
     submissions: int = 40,
+    baseline: str = "cached",
 ) -> dict[str, object]:
     result: dict[str, object] = {}
     if part in ("keras", "all"):
@@ -147,5 +155,5 @@ def bench(
     if part in ("audit", "all"):
         result |= bench_audit(audit_file, "regression", progress)
     if part in ("grade", "all"):
-        result |= bench_grade(submissions, progress)
+        result |= bench_grade(submissions, progress, baseline=baseline)
     return result

@@ -131,6 +131,12 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             help="the grade part's class size (default 40)",
         )
         parser.add_argument(
+            "--baseline",
+            choices=["cached", "uncached"],
+            default="cached",
+            help="the grade part's one-by-one audits: sharing the cache (default), or each without it",
+        )
+        parser.add_argument(
             "--audit-file",
             metavar="PATH.py",
             default=os.path.relpath(Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"),
@@ -346,7 +352,9 @@ def _report(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from comparisons.bench import bench
 
-    result = bench(args.epochs, _progress(args.quiet), args.part, Path(args.audit_file), args.submissions)
+    result = bench(
+        args.epochs, _progress(args.quiet), args.part, Path(args.audit_file), args.submissions, args.baseline
+    )
     _progress(args.quiet)("")
     if args.json:
         print(json.dumps(result))
@@ -363,10 +371,9 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"  outputs {'identical' if result['audit_identical'] else 'DIFFERENT'}")
     if args.part in ("grade", "all") and not args.json:
         print(f"A class of {result['submissions']} regression submissions (examples/class_regression, repeated):")
-        print(f"  audited one by one, a fresh process each: {result['separate_s']:.2f} s")
-        print(
-            f"  graded together, one process:              {result['grade_s']:.2f} s ({result['grade_ratio']:g} of it)"
-        )
+        sharing = "sharing the cache" if result["baseline"] == "cached" else "each without the cache"
+        print(f"  audited one by one, a fresh process each ({sharing}): {result['separate_s']:.2f} s")
+        print(f"  graded together, one process: {result['grade_s']:.2f} s ({result['grade_ratio']:g} of that)")
     return 0 if result.get("identical", True) and result.get("audit_identical", True) else 1
 
 

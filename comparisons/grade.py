@@ -106,6 +106,8 @@ def _one(path: Path, contract: Contract, base: RunSpec, inits: list[str], timeou
         message = str(error)
         prefix = f"{path}: "
         return Grade(str(path), None, message[len(prefix) :] if message.startswith(prefix) else message)
+    except Exception as error:  # a fault of ours on one submission must not stop the class
+        return Grade(str(path), None, f"internal error while grading it: {type(error).__name__}: {error}")
 
 
 def grade(

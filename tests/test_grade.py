@@ -133,3 +133,21 @@ def test_an_interrupted_run_keeps_what_finished(
     assert "interrupted; the gradebook holds the 2 submissions that finished" in capsys.readouterr().err
     assert len((out / "grades.csv").read_text().splitlines()) == 3
     assert "Interrupted: these are the submissions that finished." in (out / "grades.html").read_text()
+
+
+def test_a_fault_on_one_submission_does_not_stop_the_class(
+    capsys: pytest.CaptureFixture[str], a_class: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_audit = comparisons.grade.audit  # type: ignore[attr-defined]  # the module's own import, patched here
+
+    def failing_on_bob(path: Path, *args: Any, **kwargs: Any) -> Any:
+        if path.name == "bob.py":
+            raise RuntimeError("boom")
+        return real_audit(path, *args, **kwargs)
+
+    monkeypatch.setattr(comparisons.grade, "audit", failing_on_bob)
+    status, grades = grade_json(capsys, str(a_class))
+    assert status == 0
+    by_name = {Path(g["path"]).name: g for g in grades}
+    assert by_name["bob.py"]["error"] == "internal error while grading it: RuntimeError: boom"
+    assert by_name["alice.py"]["verdict"] == "match"
