@@ -18,6 +18,7 @@ import functools
 import itertools
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -259,36 +260,103 @@ def _user_runs(path: Path, func: str, job: dict[str, Any], timeout: float, memor
 _modules = itertools.count()
 
 
+# What the child's Python and numpy need, and nothing of the parent's environment (tokens, keys)
+_CHILD_ENV = {
+    "PATH": os.defpath,
+    "LANG": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    # one thread: no BLAS pool reserving address space under the memory limit
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+_SIGNALS = {
+    -signal.SIGXFSZ: f"wrote a file over the limit of {audit_worker.FILE_SIZE_MIB} MiB",
+    -signal.SIGXCPU: "used up its CPU time",
+    -signal.SIGKILL: "was killed",
+}
+_MAX_RESULT = 256 * 1024 * 1024  # far above any real result; a larger file is not read at all
+
+
 def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as work:
-        job_file, result, progress = (Path(work) / name for name in ("job.pkl", "result.pkl", "progress"))
+    """The user's code in a child process: an empty working folder, a minimal environment, no
+    stdin, limits on memory, CPU time, file size, open files and processes; what it sends back
+    is read as plain arrays and checked, never unpickled."""
+    with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as folder:
+        work = Path(folder)
+        job_file, result, progress, errors = (work / name for name in ("job.pkl", "result.npz", "progress", "stderr"))
+        (work / "cwd").mkdir()
         job_file.write_bytes(pickle.dumps(job))
         progress.write_text("")
+        cpu = str(int(timeout) + 2)  # the CPU limit backs up the wall-clock one
         worker = [sys.executable, "-m", "comparisons.audit_worker", str(job_file), str(result), str(progress)]
-        try:
-            finished = subprocess.run(
-                [*worker, str(memory)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-                timeout=timeout,
-                check=False,
-                # one thread: no BLAS pool reserving address space under the memory limit
-                env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-            )
-        except subprocess.TimeoutExpired:
-            where = progress.read_text().strip() or "while importing it"
-            raise InputError(
-                f"{path}: {func} did not finish within {timeout:g} s, stopped at init {where}; an endless loop?"
-            ) from None
+        env = _CHILD_ENV | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        with open(errors, "wb") as stderr:
+            try:
+                finished = subprocess.run(
+                    [*worker, str(memory), cpu],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,  # a file, not a pipe: a child that floods it cannot fill our memory
+                    cwd=work / "cwd",
+                    env=env,
+                    timeout=timeout,
+                    check=False,
+                    start_new_session=True,
+                )
+            except subprocess.TimeoutExpired:
+                where = progress.read_text(errors="replace").strip() or "while importing it"
+                raise InputError(
+                    f"{path}: {func} did not finish within {timeout:g} s, stopped at init {where}; an endless loop?"
+                ) from None
         if finished.returncode != 0 or not result.exists():
-            lines = finished.stderr.strip().splitlines()
+            with open(errors, "rb") as handle:
+                handle.seek(max(0, errors.stat().st_size - 4096))
+                lines = handle.read().decode(errors="replace").strip().splitlines()
             if any("MemoryError" in line for line in lines[-3:]):
                 raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
+            if finished.returncode in _SIGNALS:
+                raise InputError(
+                    f"{path}: running it {_SIGNALS[finished.returncode]} (exit status {finished.returncode})"
+                )
             last = (lines or ["no message"])[-1]
             raise InputError(f"{path}: running it ended the process (exit status {finished.returncode}): {last}")
-        outcome: dict[str, Any] = pickle.loads(result.read_bytes())
+        return _read_result(path, result, job)
+
+
+def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """The child's arrays, checked for names, shapes and dtypes; anything else is an error."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"{path}: its process sent back something other than the audit's results ({why})")
+
+    if result.stat().st_size > _MAX_RESULT:
+        raise refuse("too large")
+    try:
+        with np.load(result, allow_pickle=False) as stored:
+            arrays = {name: stored[name] for name in stored.files}
+    except Exception as error:  # not an .npz, truncated, or arrays that would need pickle
+        raise refuse(f"{type(error).__name__}") from None
+    if set(arrays) == {"error"}:
+        message = arrays["error"]
+        if message.dtype.kind != "U" or message.shape != ():
+            raise refuse("an error that is not text")
+        return {"error": str(message[()])[:2000]}
+    P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
+    expected = {
+        f"{part}.{init}.{what}" for part in ("runs", "forced") for init in job["runs"] for what in ("params", "losses")
+    }
+    if set(arrays) != expected:
+        raise refuse(f"arrays {sorted(arrays)[:4]}")
+    outcome: dict[str, Any] = {"runs": {}, "forced": {}}
+    for part in ("runs", "forced"):
+        for init, context in job["runs"].items():
+            K, dtype = context["order"].size, context["X"].dtype
+            params, losses = arrays[f"{part}.{init}.params"], arrays[f"{part}.{init}.losses"]
+            if params.shape != (K, P) or losses.shape != (K,) or params.dtype != dtype or losses.dtype != dtype:
+                raise refuse(f"{part} {init}: shapes {params.shape} and {losses.shape}")
+            outcome[part][init] = {"params": params, "losses": losses}
     return outcome
 
 

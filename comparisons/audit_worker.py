@@ -1,9 +1,10 @@
-"""Runs a user's step function in a process of its own: ``python -m comparisons.audit_worker JOB RESULT PROGRESS MIB``.
+"""Runs a user's code in a process of its own: ``python -m comparisons.audit_worker JOB RESULT PROGRESS MIB CPU``.
 
-JOB is a pickle written by comparisons.audit: the file and function, the
-network's layer sizes, and per init the initial parameters, rows, order and
-learning rate, and Keras's state before every step. RESULT receives a pickle
-with, per init, two passes of the user's step:
+JOB is a pickle written by comparisons.audit (read before any user code runs):
+the file and function, the network's layer sizes, and per init the initial
+parameters, rows, order and learning rate, and Keras's state before every step.
+RESULT receives plain numpy arrays (an .npz, never a pickle: the parent reads it
+without running anything) with, per init, two passes of the user's step:
 
 - ``runs``: free-running, from the initial parameters, the parameters after
   every step (in document order) and every row's loss;
@@ -12,14 +13,16 @@ with, per init, two passes of the user's step:
 
 Or one line naming what is wrong with the user's code. PROGRESS holds the init,
 epoch and step being run, so a parent that has to stop a hung step can say
-where. The address space is limited to MIB mebibytes. TensorFlow is never
-imported here.
+where. Before the user's code runs, the process limits itself: MIB mebibytes of
+address space, CPU seconds, file size, open files and processes. TensorFlow is
+never imported here.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import errno
 import importlib.util
 import inspect
 import os
@@ -39,7 +42,7 @@ from manual.losses import LOSSES
 from manual.network import Architecture, Params, in_document_order
 from manual.training import steps
 
-__all__ = ["UserCodeError", "checked", "load", "main", "run", "step_function"]
+__all__ = ["UserCodeError", "checked", "limit_resources", "load", "main", "run", "step_function", "write_result"]
 
 
 class UserCodeError(Exception):
@@ -53,6 +56,8 @@ _SKIPPED_NAMES: dict[str, tuple[int, int]] = {}  # a notebook's names bound only
 def _failure(error: BaseException) -> str:
     if isinstance(error, MemoryError) and _MEMORY_MIB is not None:
         return f"ran out of memory: the limit is {_MEMORY_MIB} MiB (--memory)"
+    if isinstance(error, OSError) and error.errno == errno.EFBIG:  # Python ignores SIGXFSZ: the write fails
+        return f"wrote a file over the limit of {FILE_SIZE_MIB} MiB"
     if isinstance(error, NameError) and error.name in _SKIPPED_NAMES:
         cell, line = _SKIPPED_NAMES[error.name]
         return (
@@ -344,17 +349,54 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
             os.close(fd)
 
 
+FILE_SIZE_MIB = 64  # the largest file the user's code may write (its result is far smaller)
+OPEN_FILES = 256
+PROCESSES = 256  # per user: binds unless the audit runs as root
+
+
+def _limit(kind: int, value: int, grace: int = 0) -> None:
+    """Soft limit ``value``, hard ``value + grace`` (never above the hard limit we were given)."""
+    _, hard = resource.getrlimit(kind)
+    soft, new_hard = value, value + grace
+    if hard != resource.RLIM_INFINITY:
+        soft, new_hard = min(soft, hard), min(new_hard, hard)
+    resource.setrlimit(kind, (soft, new_hard))
+
+
+def limit_resources(memory_mib: int, cpu_seconds: int) -> None:
+    """Before any user code: address space, CPU time, file size, open files, processes, no core dumps."""
+    _limit(resource.RLIMIT_AS, memory_mib * 1024 * 1024)
+    _limit(resource.RLIMIT_CPU, cpu_seconds, grace=1)  # SIGXCPU at the soft limit, SIGKILL a second later
+    _limit(resource.RLIMIT_FSIZE, FILE_SIZE_MIB * 1024 * 1024)
+    _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
+    _limit(resource.RLIMIT_NPROC, PROCESSES)
+    _limit(resource.RLIMIT_CORE, 0)
+
+
+def write_result(path: str, result: dict[str, Any]) -> None:
+    """Plain arrays, no pickle: ``error`` (a string), or ``PART.INIT.WHAT`` for PART in runs and
+    forced and WHAT in params and losses."""
+    if "error" in result:
+        arrays = {"error": np.array(str(result["error"]))}
+    else:
+        arrays = {
+            f"{part}.{init}.{what}": np.asarray(values)
+            for part in ("runs", "forced")
+            for init, outcome in result[part].items()
+            for what, values in outcome.items()
+        }
+    with open(path, "wb") as handle:
+        np.savez(handle, allow_pickle=False, **arrays)
+
+
 def main() -> None:
     global _MEMORY_MIB
-    job_path, result_path, progress_path, memory = sys.argv[1:5]
+    job_path, result_path, progress_path, memory, cpu_seconds = sys.argv[1:6]
     _MEMORY_MIB = int(memory)
-    limit = _MEMORY_MIB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    limit_resources(_MEMORY_MIB, int(cpu_seconds))
     with open(job_path, "rb") as handle:
-        job = pickle.load(handle)
-    result = run(job, progress_path)
-    with open(result_path, "wb") as handle:
-        pickle.dump(result, handle)
+        job = pickle.load(handle)  # written by the parent, before any user code ran
+    write_result(result_path, run(job, progress_path))
 
 
 if __name__ == "__main__":
