@@ -77,11 +77,13 @@ def test_the_working_folder_is_empty_and_stdin_closed(capsys: pytest.CaptureFixt
 
 
 def test_a_file_of_gigabytes_is_stopped_at_the_size_limit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    probe = "with open('big', 'wb') as f:\n        f.write(b'x' * (1 << 30))"
+    probe = (  # a gigabyte, a megabyte at a time
+        "with open('big', 'wb') as f:\n        for _ in range(1024):\n            f.write(bytes(1 << 20))"
+    )
     report = audit(capsys, tmp_path / "filler.py", probe=probe)
     assert (report["verdict"], report["error"]) == (
         "error",
-        f"{tmp_path / 'filler.py'}: step wrote a file over the limit of 64 MiB (epoch 1, step 1) (filler.py line 7)",
+        f"{tmp_path / 'filler.py'}: step wrote a file over the limit of 64 MiB (epoch 1, step 1) (filler.py line 8)",
     )
 
 

@@ -63,7 +63,7 @@ def test_a_hang_a_memory_hog_and_a_parse_error_are_graded_error(
     for name, source in HOSTILE.items():
         (tmp_path / name).write_text(source)
     shutil.copy(CLASS / "alice.py", tmp_path / "alice.py")
-    status, grades = grade_json(capsys, str(tmp_path), "--timeout", "5", "--memory", "256")
+    status, grades = grade_json(capsys, str(tmp_path), "--timeout", "3", "--memory", "256")
     assert status == 0
     by_name = {Path(g["path"]).name: g for g in grades}
     assert by_name["alice.py"]["verdict"] == "match"
@@ -72,7 +72,7 @@ def test_a_hang_a_memory_hog_and_a_parse_error_are_graded_error(
         "verdict": "error",
         "error": "not valid Python: invalid syntax at line 2",
     }
-    assert by_name["hangs.py"]["error"].startswith("step did not finish within 5 s, stopped at init seed")
+    assert by_name["hangs.py"]["error"].startswith("step did not finish within 3 s, stopped at init seed")
     assert by_name["hungry.py"]["error"] == (
         "step ran out of memory: the limit is 256 MiB (--memory) (epoch 1, step 1) (hungry.py line 4)"
     )
