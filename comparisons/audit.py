@@ -14,18 +14,22 @@ bugs that reproduces the user's whole trajectory under every init.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import pickle
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -169,6 +173,8 @@ def check_source(path: Path) -> NotebookCode | None:
             raise InputError(f"{path}: {error}") from None
     try:
         source = path.read_bytes().decode("utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a Python source file (not UTF-8 text)") from None
     try:
@@ -195,7 +201,10 @@ class _KerasSide:
     grads: np.ndarray  # (K, P) dL/dparameter at ``before[k]`` on row k, by tf.GradientTape
 
 
+@functools.lru_cache(maxsize=64)
 def _context(spec: RunSpec) -> dict[str, Any]:
+    """The run's start, rows and order: computed once per spec, so threads grading a class never
+    build Keras-initialized weights at the same time (Keras's seeding is global). Read-only."""
     X, y = dataset_arrays(spec, None)
     return {"params": initial_params(spec), "X": X, "y": y, "order": row_order(spec, len(X)), "lr": spec.learning_rate}
 
@@ -253,7 +262,10 @@ def _user_runs(path: Path, func: str, job: dict[str, Any], timeout: float, memor
     else:
         outcome = _isolated(path, func, job, timeout, memory)
     if "error" in outcome:
-        raise InputError(outcome["error"] if outcome["error"].startswith(str(path)) else f"{path}: {outcome['error']}")
+        message = str(outcome["error"])
+        for prefix in (f"{path}: ", f"{path.resolve()}: "):  # the child names the file as it was given it
+            message = message.removeprefix(prefix)
+        raise InputError(f"{path}: {message}")
     return outcome
 
 
@@ -276,87 +288,155 @@ _SIGNALS = {
     -signal.SIGXCPU: "used up its CPU time",
     -signal.SIGKILL: "was killed",
 }
-_MAX_RESULT = 256 * 1024 * 1024  # far above any real result; a larger file is not read at all
+_LIVE: set[subprocess.Popen[bytes]] = set()  # children running now, so an interrupted grader can stop them all
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all_children() -> None:
+    """Kill every child process group still running (on Ctrl-C in the grader)."""
+    with _LIVE_LOCK:
+        for child in _LIVE:
+            _kill_group(child)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """The child and whatever it forked into its session: nothing outlives its audit."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+def _open_own(path: Path) -> int:
+    """A file of the child's folder, opened without following a link or blocking on a FIFO the
+    child may have left there; OSError if it is not a plain file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a plain file")
+    return fd
+
+
+def _tail(handle: BinaryIO, limit: int = 4096) -> list[str]:
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - limit))
+    return handle.read().decode(errors="replace").strip().splitlines()
 
 
 def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int) -> dict[str, Any]:
     """The user's code in a child process: an empty working folder, a minimal environment, no
-    stdin, limits on memory, CPU time, file size, open files and processes; what it sends back
-    is read as plain arrays and checked, never unpickled."""
+    stdin, limits on memory, CPU time, file size, open files and processes; its whole process
+    group is killed when it ends; what it sends back is read as plain arrays and checked first,
+    never unpickled."""
     with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as folder:
         work = Path(folder)
-        job_file, result, progress, errors = (work / name for name in ("job.pkl", "result.npz", "progress", "stderr"))
+        job_file, result, progress = (work / name for name in ("job.pkl", "result.npz", "progress"))
         (work / "cwd").mkdir()
         job_file.write_bytes(pickle.dumps(job))
         progress.write_text("")
         cpu = str(int(timeout) + 2)  # the CPU limit backs up the wall-clock one
         worker = [sys.executable, "-m", "comparisons.audit_worker", str(job_file), str(result), str(progress)]
         env = _CHILD_ENV | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        with open(errors, "wb") as stderr:
+        # stderr: a file of ours, not a pipe (a flood cannot fill our memory), read through our own descriptor
+        with tempfile.TemporaryFile() as stderr:
+            child = subprocess.Popen(
+                [*worker, str(memory), cpu],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                cwd=work / "cwd",
+                env=env,
+                start_new_session=True,
+            )
+            with _LIVE_LOCK:
+                _LIVE.add(child)
             try:
-                finished = subprocess.run(
-                    [*worker, str(memory), cpu],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=stderr,  # a file, not a pipe: a child that floods it cannot fill our memory
-                    cwd=work / "cwd",
-                    env=env,
-                    timeout=timeout,
-                    check=False,
-                    start_new_session=True,
-                )
+                returncode = child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                where = progress.read_text(errors="replace").strip() or "while importing it"
+                _kill_group(child)
+                child.wait()
+                where = _progress_of(progress)
                 raise InputError(
                     f"{path}: {func} did not finish within {timeout:g} s, stopped at init {where}; an endless loop?"
                 ) from None
-        if finished.returncode != 0 or not result.exists():
-            with open(errors, "rb") as handle:
-                handle.seek(max(0, errors.stat().st_size - 4096))
-                lines = handle.read().decode(errors="replace").strip().splitlines()
+            finally:
+                _kill_group(child)
+                with _LIVE_LOCK:
+                    _LIVE.discard(child)
+            lines = _tail(stderr)
+        if returncode != 0:
             if any("MemoryError" in line for line in lines[-3:]):
                 raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
-            if finished.returncode in _SIGNALS:
-                raise InputError(
-                    f"{path}: running it {_SIGNALS[finished.returncode]} (exit status {finished.returncode})"
-                )
-            last = (lines or ["no message"])[-1]
-            raise InputError(f"{path}: running it ended the process (exit status {finished.returncode}): {last}")
+            if returncode in _SIGNALS:
+                raise InputError(f"{path}: running it {_SIGNALS[returncode]} (exit status {returncode})")
+            last = _one_line((lines or ["no message"])[-1])
+            raise InputError(f"{path}: running it ended the process (exit status {returncode}): {last}")
         return _read_result(path, result, job)
 
 
+def _progress_of(progress: Path) -> str:
+    try:
+        fd = _open_own(progress)
+    except OSError:
+        return "an unknown step"
+    with os.fdopen(fd, "rb") as handle:
+        return _one_line(handle.read(200).decode(errors="replace").strip()) or "while importing it"
+
+
+def _one_line(text: str) -> str:
+    """Text from the user's process as one printable line (newlines and escape codes become spaces)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
 def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any]:
-    """The child's arrays, checked for names, shapes and dtypes; anything else is an error."""
+    """The child's arrays: the archive's members checked (names, stored uncompressed, sizes)
+    before anything is read, then shapes and dtypes; anything else is an error."""
 
     def refuse(why: str) -> InputError:
         return InputError(f"{path}: its process sent back something other than the audit's results ({why})")
 
-    if result.stat().st_size > _MAX_RESULT:
-        raise refuse("too large")
+    P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
+    expected = {
+        f"{part}.{init}.{what}": (context["order"].size, P) if what == "params" else (context["order"].size,)
+        for part in ("runs", "forced")
+        for init, context in job["runs"].items()
+        for what in ("params", "losses")
+    }
+    dtype = next(iter(job["runs"].values()))["X"].dtype
     try:
-        with np.load(result, allow_pickle=False) as stored:
-            arrays = {name: stored[name] for name in stored.files}
-    except Exception as error:  # not an .npz, truncated, or arrays that would need pickle
-        raise refuse(f"{type(error).__name__}") from None
+        fd = _open_own(result)
+    except OSError as error:
+        raise refuse(str(error) if "plain file" in str(error) else "no result") from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                members = {info.filename: info for info in archive.infolist()}
+                names = {name.removesuffix(".npy") for name in members}
+                if names == {"error"}:
+                    limits = {"error": 64 * 1024}
+                elif names == set(expected):
+                    limits = {name: int(np.prod(shape)) * dtype.itemsize + 1024 for name, shape in expected.items()}
+                else:
+                    raise refuse(f"arrays {sorted(names)[:4]}")
+                for info in members.values():
+                    if info.compress_type != zipfile.ZIP_STORED or info.file_size > limits[info.filename[:-4]]:
+                        raise refuse(f"{info.filename} compressed or too large")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except InputError:
+            raise
+        except Exception as error:  # not an .npz, truncated, or arrays that would need pickle
+            raise refuse(type(error).__name__) from None
     if set(arrays) == {"error"}:
         message = arrays["error"]
         if message.dtype.kind != "U" or message.shape != ():
             raise refuse("an error that is not text")
-        return {"error": str(message[()])[:2000]}
-    P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
-    expected = {
-        f"{part}.{init}.{what}" for part in ("runs", "forced") for init in job["runs"] for what in ("params", "losses")
-    }
-    if set(arrays) != expected:
-        raise refuse(f"arrays {sorted(arrays)[:4]}")
+        return {"error": _one_line(str(message[()]))[:2000]}
     outcome: dict[str, Any] = {"runs": {}, "forced": {}}
-    for part in ("runs", "forced"):
-        for init, context in job["runs"].items():
-            K, dtype = context["order"].size, context["X"].dtype
-            params, losses = arrays[f"{part}.{init}.params"], arrays[f"{part}.{init}.losses"]
-            if params.shape != (K, P) or losses.shape != (K,) or params.dtype != dtype or losses.dtype != dtype:
-                raise refuse(f"{part} {init}: shapes {params.shape} and {losses.shape}")
-            outcome[part][init] = {"params": params, "losses": losses}
+    for name, shape in expected.items():
+        part, init, what = name.split(".")
+        if arrays[name].shape != shape or arrays[name].dtype != dtype:
+            raise refuse(f"{name}: shape {arrays[name].shape}, dtype {arrays[name].dtype}")
+        outcome[part].setdefault(init, {})[what] = arrays[name]
     return outcome
 
 

@@ -64,7 +64,8 @@ def _failure(error: BaseException) -> str:
             f"raised NameError: {error} (it is set only in cell {cell}, line {line}, "
             "by a statement the audit does not run)"
         )
-    return f"raised {type(error).__name__}: {error}"
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(error)).split())  # one printable line
+    return f"raised {type(error).__name__}: {text[:500]}"
 
 
 class _RaisedError(Exception):
@@ -97,17 +98,19 @@ def _module(path: str, module_name: str) -> types.ModuleType:
     for cell, statement in code.kept:
         compiled = compile(ast.Module([statement], []), cell_filename(path, cell), "exec")
         try:
-            exec(compiled, module.__dict__)
-        except ImportError as error:
-            if isinstance(statement, ast.Import | ast.ImportFrom):  # google.colab and the like: not needed to audit
-                continue
-            raise UserCodeError(f"{path}: running its definitions {_failure(error)}{_where(error, path)}") from None
+            exec(compiled, module.__dict__)  # the notebook reader kept only imports that are used
         except Exception as error:
             raise UserCodeError(f"{path}: running its definitions {_failure(error)}{_where(error, path)}") from None
     return module
 
 
 def _function(module: types.ModuleType, path: str, name: str) -> Callable[..., Any]:
+    if not hasattr(module, name) and name in _SKIPPED_NAMES:
+        cell, line = _SKIPPED_NAMES[name]
+        raise UserCodeError(
+            f"{path}: {name!r} is defined only in cell {cell}, line {line}, by a statement the audit does not run "
+            "(making it would run code: a default, decorator or annotation that is not a plain name or literal)"
+        )
     if not hasattr(module, name):
         raise UserCodeError(f"{path}: defines no function {name!r}")
     fn = getattr(module, name)
@@ -396,6 +399,7 @@ def main() -> None:
     limit_resources(_MEMORY_MIB, int(cpu_seconds))
     with open(job_path, "rb") as handle:
         job = pickle.load(handle)  # written by the parent, before any user code ran
+    os.unlink(job_path)  # Keras's states are in it: not left on disk for the user's code to read
     write_result(result_path, run(job, progress_path))
 
 

@@ -12,9 +12,10 @@
 - ``grade``: a class of ``submissions`` files (examples/class_regression's,
   repeated under new names), audited one by one, each in a fresh process (as a
   script looping over the files would), against ``grade`` on the folder in one
-  process; both start from an empty cache, which the one-by-one audits then share
-  (``baseline`` cached) or do not use at all (uncached: each recomputes Keras, as
-  every audit did before the cache).
+  process, which grades its default --jobs (every core) at a time: the ratio
+  holds both the sharing and the parallelism. Both start from an empty cache,
+  which the one-by-one audits then share (``baseline`` cached) or do not use at
+  all (uncached: each recomputes Keras, as every audit did before the cache).
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def bench_grade(
         "baseline": baseline,
         "separate_s": round(separate, 3),
         "grade_s": round(together, 3),
+        "grade_jobs": os.cpu_count() or 1,
         "grade_ratio": round(together / separate, 3),
     }
 

@@ -23,7 +23,6 @@ import os
 import platform
 import sys
 import tempfile
-import zipfile
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -105,14 +104,18 @@ def _read(path: Path, key: Mapping[str, Any]) -> dict[str, np.ndarray] | None:
         with np.load(path, allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files}
         header = json.loads(str(arrays.pop(_HEADER)[()]))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as error:
+    except Exception as error:  # whatever the damage (zip, zlib, npy, JSON), the entry is not used
         _notice(path, f"unreadable: {type(error).__name__}")
         return None
-    if header.get("key") != json.loads(json.dumps(key)):
+    if not isinstance(header, dict) or header.get("key") != json.loads(json.dumps(key)):
         _notice(path, "written for other settings or library versions")
         return None
-    sums = header.get("checksums", {})
-    if set(sums) != set(arrays) or any(_checksum(arrays[name]) != sums[name] for name in arrays):
+    sums = header.get("checksums")
+    if (
+        not isinstance(sums, dict)
+        or set(sums) != set(arrays)
+        or any(_checksum(a) != sums[n] for n, a in arrays.items())
+    ):
         _notice(path, "checksum mismatch")
         return None
     return arrays

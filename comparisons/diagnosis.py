@@ -157,16 +157,18 @@ def diagnose(arch: Architecture, lr: float, dtype: str, forced: list[ForcedSteps
     wrong_params = np.concatenate([deviates(arch, lr, dtype, f) for f in forced])
     findings = _loss_findings(arch, dtype, forced, stacked, wrong_params[:, 0])
     explained: dict[tuple[Any, ...], tuple[list[int], int]] = {}
+    firsts: dict[int, int] = {}  # each parameter's first wrong step
     stale = _stale_gradients(arch, forced)
     for j in range(len(names)):
         rows = np.flatnonzero(wrong_params[:, 1 + j])
         if not len(rows):
             continue
-        for key, first in _explain(arch, j, stacked, stale, lr, dtype, int(rows[0])):
+        firsts[j] = int(rows[0])
+        for key, first in _explain(arch, j, stacked, stale, lr, dtype, firsts[j]):
             params, earliest = explained.get(key, ([], first))
             explained[key] = ([*params, j], min(earliest, first))
     for key, (params, first) in explained.items():
-        findings.append(_finding(arch, key, params, stacked, first, lr, explained))
+        findings.append(_finding(arch, key, params, stacked, first, lr, explained, firsts))
     head = [f for f in findings if f.kind in ("forward", "loss-after-update")]
     rest = sorted(
         (f for f in findings if f not in head),
@@ -373,6 +375,7 @@ def _finding(
     first: int,
     lr: float,
     explained: dict[tuple[Any, ...], tuple[list[int], int]],
+    firsts: dict[int, int],
 ) -> Finding:
     names = parameter_names(arch)
     kind, other, updated, factor, layer = key
@@ -415,7 +418,7 @@ def _finding(
         else:
             message = f"{listed}: each update is {factor:g} x the right one"
     else:
-        j = params[0]
+        j = next(p for p in params if firsts[p] == first)  # one that is wrong at the step named
         implied = (s.S[first, j] - s.N[first, j]) / lr
         message = (
             f"{listed}: no simple mistake explains the update; at init {init}, epoch {epoch}, step {step} "

@@ -21,6 +21,7 @@ from comparisons import cache
 from comparisons.cache import data_hash
 from comparisons.errors import InputError
 from comparisons.latex import MENTIONS_DERIVATIVE, Formula, FormulaSyntaxError, Node, parse_formula
+from comparisons.notebook import NotebookError, cell_source
 from comparisons.problems import PROBLEMS
 from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.layerwise import forward
@@ -185,6 +186,8 @@ def _sheet_lines(path: Path) -> list[tuple[int | None, int, str]]:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a directory") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a text file (not UTF-8)") from None
     if path.suffix != ".ipynb":
@@ -196,8 +199,10 @@ def _sheet_lines(path: Path) -> list[tuple[int | None, int, str]]:
     lines: list[tuple[int | None, int, str]] = []
     for number, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
         if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
+            try:
+                source = cell_source(cell)
+            except NotebookError as error:
+                raise InputError(f"{path}: {error}") from None
             lines += [(number, n, line) for n, line in enumerate(source.splitlines(), start=1)]
     return lines
 

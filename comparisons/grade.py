@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from comparisons.audit import Audit, Contract, as_json, audit, keras_side
+from comparisons.audit import Audit, Contract, as_json, audit, keras_side, stop_all_children
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
 from comparisons.spec import RunSpec
@@ -90,7 +90,9 @@ def submissions(paths: list[Path]) -> list[Path]:
             found += sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and p.suffix in SUFFIXES and not any(part.startswith(".") for part in p.parts)
+                if p.is_file()
+                and p.suffix in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)  # hidden, below the folder
             )
         else:
             found.append(path)
@@ -146,6 +148,7 @@ def grade(
         interrupted = True
         for future in futures:
             future.cancel()
+        stop_all_children()  # they run in sessions of their own: Ctrl-C did not reach them
     finally:
         pool.shutdown(wait=not interrupted, cancel_futures=True)
     return [done[path] for path in paths if path in done], interrupted

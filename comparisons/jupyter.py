@@ -65,12 +65,10 @@ def audit_step(
 
 
 def _audit_figure(result: Audit) -> str:
-    import matplotlib
+    from matplotlib.figure import Figure  # not pyplot: the notebook's own backend and figures stay as they are
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (distance_ax, loss_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig = Figure(figsize=(10, 3.2))
+    distance_ax, loss_ax = fig.subplots(1, 2)
     for init, trace in result.traces.items():
         steps = np.arange(1, len(trace["distance"]) + 1)
         distance_ax.plot(steps, np.clip(trace["distance"], 1e-17, None), label=f"init {init}")
@@ -88,9 +86,7 @@ def _audit_figure(result: Audit) -> str:
     loss_ax.legend(fontsize="small")
     from comparisons.report import png_base64
 
-    png = png_base64(fig)
-    plt.close(fig)
-    return png
+    return png_base64(fig)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NotebookCode", "NotebookError", "cell_filename", "read_notebook"]
+__all__ = ["NotebookCode", "NotebookError", "cell_filename", "cell_source", "read_notebook"]
 
 
 class NotebookError(ValueError):
@@ -41,9 +41,14 @@ def cell_filename(path: str, cell: int) -> str:
     return f"{path} [cell {cell}]"
 
 
-def _source(cell: dict[str, object]) -> str:
+def cell_source(cell: dict[str, object]) -> str:
+    """A cell's text: a string, or a list of strings as nbformat writes it."""
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    raise NotebookError("not a notebook (a cell's source is neither text nor a list of lines)")
 
 
 def _without_shell_and_magic(source: str) -> tuple[str, int]:
@@ -69,9 +74,46 @@ def _is_literal(node: ast.expr) -> bool:
     return True
 
 
-def _defines(statement: ast.stmt) -> bool:
-    if isinstance(statement, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+_INERT = (ast.Name, ast.Attribute, ast.Constant, ast.Tuple, ast.List, ast.Subscript, ast.Load, ast.UnaryOp, ast.USub)
+
+
+def _inert(node: ast.AST | None) -> bool:
+    """An expression that only names or spells a value (``np.ndarray``, ``0.001``, ``int | None``):
+    a default, decorator or annotation made of it runs nothing when the definition is made."""
+    if node is None:
         return True
+    for n in ast.walk(node):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr):
+            continue
+        if not isinstance(n, (*_INERT, ast.BitOr)):
+            return False
+    return True
+
+
+def _definition_runs_nothing(statement: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    """Making the definition runs only inert expressions: decorators, defaults, annotations and
+    base classes name things; a class body holds only definitions itself."""
+    if not all(_inert(d) for d in statement.decorator_list):
+        return False
+    if isinstance(statement, ast.ClassDef):
+        return all(_inert(b) for b in statement.bases) and all(
+            (_defines(s) and not isinstance(s, ast.Import | ast.ImportFrom))
+            or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+            or isinstance(s, ast.Pass)
+            for s in statement.body
+        )
+    args = statement.args
+    annotations = [
+        a.annotation for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a
+    ]
+    return all(_inert(d) for d in [*args.defaults, *args.kw_defaults, *annotations, statement.returns])
+
+
+def _defines(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return True
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return _definition_runs_nothing(statement)
     if isinstance(statement, ast.Assign):
         return all(isinstance(t, ast.Name) for t in statement.targets) and _is_literal(statement.value)
     if isinstance(statement, ast.AnnAssign):
@@ -122,6 +164,8 @@ def read_notebook(path: Path) -> NotebookCode:
     """The notebook's definitions; NotebookError naming the cell and line if it cannot be read."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise NotebookError(f"cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise NotebookError("not a notebook (not UTF-8 text)") from None
     except json.JSONDecodeError as error:
@@ -134,7 +178,7 @@ def read_notebook(path: Path) -> NotebookCode:
     skipped, bound_kept = 0, set()
     bound_skipped: dict[str, tuple[int, int]] = {}
     for number, cell in enumerate(code_cells, start=1):
-        source, dropped = _without_shell_and_magic(_source(cell))
+        source, dropped = _without_shell_and_magic(cell_source(cell))
         skipped += dropped
         try:
             tree = ast.parse(source, filename=cell_filename(str(path), number))

@@ -124,14 +124,12 @@ def _math(name: str) -> str:
 
 
 def figures(result: Comparison) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.figure import Figure  # not pyplot: inside Jupyter the user's backend and figures stay as they are
 
     epochs = result.manual["epoch"].to_numpy()
-    fig, (loss_ax, ulp_ax) = plt.subplots(1, 2, figsize=(10, 3.2))
+    fig = Figure(figsize=(10, 3.2))
+    loss_ax, ulp_ax = fig.subplots(1, 2)
     loss_ax.plot(epochs, result.manual["loss"], label="manual", linewidth=2.5, alpha=0.6)
     loss_ax.plot(epochs, result.keras["loss"], label="Keras", linestyle="--", color="black", linewidth=1)
     loss_ax.set(title="epoch loss", xlabel="epoch", ylabel="loss")
@@ -153,12 +151,12 @@ def figures(result: Comparison) -> list[str]:
         ulp_ax.text(0.5, 0.5, "bit-identical", transform=ulp_ax.transAxes, ha="center", color="green")
     ulp_ax.legend(loc="best", fontsize="small")
     first = png_base64(fig)
-    plt.close(fig)
 
     names = result.parameters
     cols = 3
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.4 * rows), squeeze=False)
+    fig = Figure(figsize=(10, 2.4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         ax.plot(epochs, result.manual[name], linewidth=2.5, alpha=0.6, label="manual")
         ax.plot(epochs, result.keras[name], linestyle="--", color="black", linewidth=1, label="Keras")
@@ -168,7 +166,6 @@ def figures(result: Comparison) -> list[str]:
     axes.flat[0].legend()
     fig.tight_layout()
     second = png_base64(fig)
-    plt.close(fig)
     return [first, second]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,41 @@ atexit.register(swap_the_result)
 """
     report = audit(capsys, tmp_path / "pickler.py", header)
     assert report["verdict"] == "error"
-    assert "its process sent back something other than the audit's results (ValueError)" in report["error"]
+    assert "its process sent back something other than the audit's results (BadZipFile)" in report["error"]
+    assert not marker.exists()
+
+
+def _at_exit(action: str) -> str:
+    return f"import atexit, os, sys\n\n\ndef at_exit():\n    {action}\n\n\natexit.register(at_exit)\n"
+
+
+def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A small file that would unpack to far more than any result: refused from the archive's directory."""
+    bomb = (
+        "import numpy as np\n    with np.load(sys.argv[2]) as real:\n"
+        "        arrays = {k: real[k] for k in real.files}\n"
+        "    arrays['runs.seed.params'] = np.zeros(1 << 24)\n    np.savez_compressed(sys.argv[2], **arrays)"
+    )
+    report = audit(capsys, tmp_path / "bomb.py", _at_exit(bomb))
+    assert report["verdict"] == "error"
+    assert report["error"].endswith("(runs.seed.params.npy compressed or too large)")
+
+
+def test_a_fifo_in_place_of_the_result_does_not_hang_the_grader(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    report = audit(capsys, tmp_path / "fifo.py", _at_exit("os.unlink(sys.argv[2]); os.mkfifo(sys.argv[2])"))
+    assert report["error"].endswith("something other than the audit's results (result.npz is not a plain file)")
+
+
+def test_what_the_child_starts_dies_with_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    marker = tmp_path / "outlived"
+    late = f"if os.fork() == 0:\n        import time; time.sleep(1.5); open({str(marker)!r}, 'w'); os._exit(0)"
+    report = audit(capsys, tmp_path / "forker.py", _at_exit(late))
+    assert report["verdict"] == "match"
+    time.sleep(2.5)
     assert not marker.exists()
 
 

@@ -181,13 +181,29 @@ def test_a_signature_that_fits_no_contract_says_which_was_tried(
 
 
 def test_definitions_that_raise_name_the_cell_and_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    path = notebook(
-        tmp_path / "nb.ipynb",
-        *around(FORWARD["regression"], "\n\ndef update_parameters(p, y, y_hat, A1, X, lr=1 / 0):\n  pass"),
+    update = (
+        "import helpers_that_do_not_exist\n\n"
+        "def update_parameters(p, y, y_hat, A1, X):\n  helpers_that_do_not_exist.go(p)"
     )
+    path = notebook(tmp_path / "nb.ipynb", *around(FORWARD["regression"], update))
     assert bad(capsys, path, "--contract", "tutorial") == (
-        f"{path}: running its definitions raised ZeroDivisionError: division by zero (nb.ipynb cell 4, line 3)"
+        f"{path}: running its definitions raised ModuleNotFoundError: No module named 'helpers_that_do_not_exist' "
+        "(nb.ipynb cell 4, line 1)"
     )
+
+
+def test_a_definition_that_would_run_code_is_not_made(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A default value, a decorator or a class body is run when the definition is made: one that
+    is more than a name or a literal keeps the definition out, and the message says why."""
+    marker = tmp_path / "ran"
+    update = f"def update_parameters(p, y, y_hat, A1, X, lr=open({str(marker)!r}, 'w')):\n  pass"
+    trainer = f"class Trainer:\n  for epoch in range(3):\n    open({str(marker)!r}, 'w')"
+    path = notebook(tmp_path / "nb.ipynb", *around(FORWARD["regression"], update, trainer))
+    assert bad(capsys, path, "--contract", "tutorial") == (
+        f"{path}: 'update_parameters' is defined only in cell 4, line 1, by a statement the audit does not run "
+        "(making it would run code: a default, decorator or annotation that is not a plain name or literal)"
+    )
+    assert not marker.exists()
 
 
 def test_a_name_never_defined_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
