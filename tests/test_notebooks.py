@@ -253,4 +253,4 @@ def test_the_step_contract_in_columns(capsys: pytest.CaptureFixture[str], tmp_pa
     path.write_text(STEP_IN_COLUMNS)
     status, report, _ = audit(capsys, str(path), "--problem", "regression", "--layout", "columns")
     assert (status, report["verdict"]) == (0, "match")
-    assert bad(capsys, path).endswith("step raised AssertionError:  (epoch 1, step 1) (columns.py line 6)")
+    assert bad(capsys, path).endswith("step raised AssertionError: (epoch 1, step 1) (columns.py line 6)")
