@@ -367,7 +367,7 @@ def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory
                 raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
             if returncode in _SIGNALS:
                 raise InputError(f"{path}: running it {_SIGNALS[returncode]} (exit status {returncode})")
-            last = _one_line((lines or ["no message"])[-1])
+            last = audit_worker.one_line((lines or ["no message"])[-1])
             raise InputError(f"{path}: running it ended the process (exit status {returncode}): {last}")
         return _read_result(path, result, job)
 
@@ -378,12 +378,7 @@ def _progress_of(progress: Path) -> str:
     except OSError:
         return "an unknown step"
     with os.fdopen(fd, "rb") as handle:
-        return _one_line(handle.read(200).decode(errors="replace").strip()) or "while importing it"
-
-
-def _one_line(text: str) -> str:
-    """Text from the user's process as one printable line (newlines and escape codes become spaces)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+        return audit_worker.one_line(handle.read(200).decode(errors="replace").strip()) or "while importing it"
 
 
 def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any]:
@@ -430,7 +425,7 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
         message = arrays["error"]
         if message.dtype.kind != "U" or message.shape != ():
             raise refuse("an error that is not text")
-        return {"error": _one_line(str(message[()]))[:2000]}
+        return {"error": audit_worker.one_line(str(message[()]))[:2000]}
     outcome: dict[str, Any] = {"runs": {}, "forced": {}}
     for name, shape in expected.items():
         part, init, what = name.split(".")

@@ -42,7 +42,17 @@ from manual.losses import LOSSES
 from manual.network import Architecture, Params, in_document_order
 from manual.training import steps
 
-__all__ = ["UserCodeError", "checked", "limit_resources", "load", "main", "run", "step_function", "write_result"]
+__all__ = [
+    "UserCodeError",
+    "checked",
+    "limit_resources",
+    "load",
+    "main",
+    "one_line",
+    "run",
+    "step_function",
+    "write_result",
+]
 
 
 class UserCodeError(Exception):
@@ -64,8 +74,12 @@ def _failure(error: BaseException) -> str:
             f"raised NameError: {error} (it is set only in cell {cell}, line {line}, "
             "by a statement the audit does not run)"
         )
-    text = " ".join("".join(c if c.isprintable() else " " for c in str(error)).split())  # one printable line
-    return f"raised {type(error).__name__}: {text[:500]}"
+    return f"raised {type(error).__name__}: {one_line(str(error))[:500]}"
+
+
+def one_line(text: str) -> str:
+    """Text from the user's code as one printable line (newlines and escape codes become spaces)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 class _RaisedError(Exception):

@@ -86,11 +86,8 @@ def bench_audit(path: Path, problem: str, progress: Callable[[str], None]) -> di
         env = {**os.environ, "XDG_CACHE_HOME": folder}
         for label in ("first audit, empty cache", "repeat audit, cached"):
             progress(label)
-            start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-            times.append(time.perf_counter() - start)
-            if done.returncode not in (0, 1):
-                raise InputError(f"auditing {path} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            seconds, done = _timed(command, env, verdicts=(0, 1))
+            times.append(seconds)
             outputs.append((done.returncode, done.stdout))
     return {
         "audit_file": str(path),
@@ -101,13 +98,17 @@ def bench_audit(path: Path, problem: str, progress: Callable[[str], None]) -> di
     }
 
 
-def _timed(command: list[str], env: dict[str, str]) -> float:
-    """Wall seconds of a command whose exit status is a verdict: 0, 1, or 2 for a bad submission."""
+def _timed(
+    command: list[str], env: dict[str, str], verdicts: tuple[int, ...] = (0, 1, 2)
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Wall seconds of a command, and what it did; it must end with one of ``verdicts`` (by
+    default 0, 1, or 2 for a bad submission), never an internal error."""
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if done.returncode not in (0, 1, 2) or "internal error" in done.stderr:
+    seconds = time.perf_counter() - start
+    if done.returncode not in verdicts or "internal error" in done.stderr:
         raise InputError(f"{' '.join(command[2:5])} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
-    return time.perf_counter() - start
+    return seconds, done
 
 
 def bench_grade(
@@ -129,10 +130,10 @@ def bench_grade(
             progress(f"separate audits: {n}/{submissions}")
             env = {**os.environ, "XDG_CACHE_HOME": str(audit_cache)}
             uncached = ["--no-cache"] if baseline == "uncached" else []
-            separate += _timed([*base, "audit", str(path), "--problem", "regression", *uncached], env)
+            separate += _timed([*base, "audit", str(path), "--problem", "regression", *uncached], env)[0]
         progress(f"grading the {submissions} together")
         env = {**os.environ, "XDG_CACHE_HOME": str(grade_cache)}
-        together = _timed([*base, "grade", str(klass), "--problem", "regression", "--quiet"], env)
+        together = _timed([*base, "grade", str(klass), "--problem", "regression", "--quiet"], env)[0]
     return {
         "submissions": submissions,
         "baseline": baseline,

@@ -136,7 +136,7 @@ def gradient_distance(arch: Architecture, lr: float, dtype: str, forced: ForcedS
 def deviation_score(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> np.ndarray:
     """(K, P): |u - g| over the tolerance the diagnosis allows it: above 1, the update is not Keras's."""
     s = _stack(arch, [forced])
-    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    rtol, atol_eps = _allowance(dtype)
     tol = _tolerance(np.abs(s.T), s.gscale[:, None], s.S, s.N, lr, rtol, atol_eps)
     with np.errstate(invalid="ignore"):
         score = np.abs((s.S - s.N) / lr - s.T) / tol
@@ -188,6 +188,11 @@ def _stack(arch: Architecture, forced: list[ForcedSteps]) -> _Steps:
     T = cat("true_grads")
     where = [(f.init, int(e), int(s)) for f in forced for e, s in zip(f.epochs, f.steps, strict=True)]
     return _Steps(S=cat("states"), T=T, N=cat("user_new"), where=where, gscale=np.abs(T).max(axis=1))
+
+
+def _allowance(dtype: str) -> tuple[float, float]:
+    """(rtol, the update rounding's multiple of eps) of tolerances.py, for this dtype."""
+    return DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
 
 
 def _tolerance(
@@ -322,14 +327,14 @@ def _fits(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray], lr: float, dt
         c = float(np.dot(U, G)) / norm
         if not np.isfinite(c) or c == 0.0:
             return None
-    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    rtol, atol_eps = _allowance(dtype)
     tol = _tolerance(np.abs(c * G), abs(c) * s.gscale, A, s.N[:, j], lr, rtol, atol_eps)
     return c if bool(np.all(np.abs(U - c * G) <= tol)) else None
 
 
 def _first_difference(a: np.ndarray, b: np.ndarray, s: _Steps, j: int, lr: float, dtype: str, fallback: int) -> int:
     """The first step at which the values a and b (gradients of parameter j's scale) differ, not before ``fallback``."""
-    rtol, atol_eps = DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
+    rtol, atol_eps = _allowance(dtype)
     tol = _tolerance(np.abs(b), s.gscale, s.S[:, j], s.N[:, j], lr, rtol, atol_eps)
     differ = np.flatnonzero(~(np.abs(a - b) <= tol))
     later = differ[differ >= fallback]

@@ -9,7 +9,6 @@ any verdict is given.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from comparisons import cache
 from comparisons.cache import data_hash
 from comparisons.errors import InputError
 from comparisons.latex import MENTIONS_DERIVATIVE, Formula, FormulaSyntaxError, Node, parse_formula
-from comparisons.notebook import NotebookError, cell_source
+from comparisons.notebook import NotebookError, notebook_sources
 from comparisons.problems import PROBLEMS
 from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.layerwise import forward
@@ -193,18 +192,10 @@ def _sheet_lines(path: Path) -> list[tuple[int | None, int, str]]:
     if path.suffix != ".ipynb":
         return [(None, number, line) for number, line in enumerate(text.splitlines(), start=1)]
     try:
-        cells = json.loads(text)["cells"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise InputError(f"{path}: not a notebook (no JSON list of cells)") from None
-    lines: list[tuple[int | None, int, str]] = []
-    for number, cell in enumerate(cells if isinstance(cells, list) else [], start=1):
-        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
-            try:
-                source = cell_source(cell)
-            except NotebookError as error:
-                raise InputError(f"{path}: {error}") from None
-            lines += [(number, n, line) for n, line in enumerate(source.splitlines(), start=1)]
-    return lines
+        cells = notebook_sources(text, "markdown")
+    except NotebookError as error:
+        raise InputError(f"{path}: {error}") from None
+    return [(number, n, line) for number, source in cells for n, line in enumerate(source.splitlines(), start=1)]
 
 
 def read_sheet(path: Path) -> Sheet:

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["NotebookCode", "NotebookError", "cell_filename", "cell_source", "read_notebook"]
+__all__ = ["NotebookCode", "NotebookError", "cell_filename", "cell_source", "notebook_sources", "read_notebook"]
 
 
 class NotebookError(ValueError):
@@ -30,7 +30,7 @@ class NotebookError(ValueError):
 @dataclass(frozen=True)
 class NotebookCode:
     cells: int  # code cells
-    kept: list[tuple[int, ast.stmt]]  # (1-based code cell number, statement), in order
+    kept: list[tuple[int, ast.stmt]]  # (cell number among all the cells, statement), in order
     skipped: int  # statements and shell/magic lines not run
     # names bound only by statements the audit does not run: name -> (cell, line)
     skipped_names: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -160,25 +160,37 @@ def _free_names(definition: ast.stmt) -> list[ast.Name]:
     return [name for name in loads if name.id not in local]
 
 
-def read_notebook(path: Path) -> NotebookCode:
-    """The notebook's definitions; NotebookError naming the cell and line if it cannot be read."""
+def notebook_sources(text: str, kind: str) -> list[tuple[int, str]]:
+    """(number, source) of the notebook's cells of one kind ("code", "markdown"), each numbered
+    by its place among all the cells, as Jupyter shows them; NotebookError if it is no notebook."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise NotebookError(f"cannot be read ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise NotebookError("not a notebook (not UTF-8 text)") from None
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise NotebookError(f"not a notebook (not JSON: {error.msg} at line {error.lineno})") from None
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list):
         raise NotebookError("not a notebook (no list of cells)")
-    code_cells = [c for c in cells if isinstance(c, dict) and c.get("cell_type") == "code"]
+    return [
+        (number, cell_source(cell))
+        for number, cell in enumerate(cells, start=1)
+        if isinstance(cell, dict) and cell.get("cell_type") == kind
+    ]
+
+
+def read_notebook(path: Path) -> NotebookCode:
+    """The notebook's definitions; NotebookError naming the cell and line if it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise NotebookError(f"cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise NotebookError("not a notebook (not UTF-8 text)") from None
+    code_cells = notebook_sources(text, "code")
     kept: list[tuple[int, ast.stmt]] = []
     skipped, bound_kept = 0, set()
     bound_skipped: dict[str, tuple[int, int]] = {}
-    for number, cell in enumerate(code_cells, start=1):
-        source, dropped = _without_shell_and_magic(cell_source(cell))
+    for number, text in code_cells:
+        source, dropped = _without_shell_and_magic(text)
         skipped += dropped
         try:
             tree = ast.parse(source, filename=cell_filename(str(path), number))

@@ -16,6 +16,7 @@ from comparisons.latex import find_formulas
 from comparisons.problems import PROBLEMS
 from manual import parameter_names
 from manual.formulas import classification_gradients, regression_gradients
+from tests.user_steps import write_notebook
 
 SHEETS = Path(__file__).resolve().parent.parent / "comparisons" / "sheets"
 
@@ -269,24 +270,10 @@ def test_a_line_about_a_derivative_that_is_no_formula_is_skipped(
     }
 
 
-def _notebook(path: Path, *cells: tuple[str, str]) -> Path:
-    path.write_text(
-        json.dumps(
-            {
-                "cells": [{"cell_type": kind, "metadata": {}, "source": text} for kind, text in cells],
-                "metadata": {},
-                "nbformat": 4,
-                "nbformat_minor": 5,
-            }
-        )
-    )
-    return path
-
-
 def test_a_notebooks_markdown_cells_are_a_sheet(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     table = (SHEETS / "document_regression.txt").read_text()
     code = r"# \frac{\partial L}{\partial b_{21}} = 0 in a code cell is code, not a formula"
-    path = _notebook(tmp_path / "page.ipynb", ("code", code), ("markdown", table))
+    path = write_notebook(tmp_path / "page.ipynb", ("code", code), ("markdown", table))
     status, report = audit_json(capsys, path, "regression")
     assert status == 0
     assert [(line["cell"], line["line"]) for line in report["lines"]] == [(2, n) for n in range(3, 12)]

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from comparisons.cli import main
+from tests.user_steps import write_notebook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EPOCHS = "6"
@@ -62,17 +63,7 @@ def update_parameters(parameters, y, y_hat, A1, X, lr):
 
 
 def notebook(path: Path, *cells: str) -> Path:
-    document = {
-        "cells": [
-            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": cell}
-            for cell in cells
-        ],
-        "metadata": {},
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(document))
-    return path
+    return write_notebook(path, *(("code", cell) for cell in cells))
 
 
 def around(*definitions: str) -> tuple[str, ...]:

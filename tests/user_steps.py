@@ -3,9 +3,18 @@ and the lines each known bug changes in it (not by calling manual.bugs)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-__all__ = ["BUGGY_LINES", "PROBLEM_PARTS", "TEMPLATE", "bugs_for_problem", "user_file", "user_source"]
+__all__ = [
+    "BUGGY_LINES",
+    "PROBLEM_PARTS",
+    "TEMPLATE",
+    "bugs_for_problem",
+    "user_file",
+    "user_source",
+    "write_notebook",
+]
 
 TEMPLATE = """
 import numpy as np
@@ -78,4 +87,20 @@ def user_source(problem: str, changes: dict[str, str] | None = None) -> str:
 def user_file(tmp_path: Path, problem: str, bug: str | None = None, name: str = "user_step.py") -> Path:
     path = tmp_path / name
     path.write_text(user_source(problem, BUGGY_LINES[bug] if bug else None))
+    return path
+
+
+def write_notebook(path: Path, *cells: tuple[str, str]) -> Path:
+    """A notebook (nbformat 4) of (cell type, source) cells, as Jupyter saves it."""
+    document = {
+        "cells": [
+            {"cell_type": kind, "metadata": {}, "source": source}
+            | ({"execution_count": None, "outputs": []} if kind == "code" else {})
+            for kind, source in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(document))
     return path
