@@ -19,6 +19,7 @@ import functools
 import itertools
 import os
 import pickle
+import shutil
 import signal
 import stat
 import subprocess
@@ -33,7 +34,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from comparisons import audit_worker, cache
+from comparisons import audit_worker, cache, sandbox
 from comparisons.diagnosis import (
     Finding,
     ForcedSteps,
@@ -255,15 +256,18 @@ def _job_context(spec: RunSpec, side: _KerasSide) -> dict[str, Any]:
     return {**_context(spec), "states": states}
 
 
-def _user_runs(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None) -> dict[str, Any]:
+def _user_runs(
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None, sandboxed: bool = False
+) -> dict[str, Any]:
     """Run the user's step, free and teacher-forced; ``memory`` None: in this process (tests)."""
     if memory is None:
         outcome = audit_worker.run(job, module_name=f"user_step_{next(_modules)}")
     else:
-        outcome = _isolated(path, func, job, timeout, memory)
+        outcome = _isolated(path, func, job, timeout, memory, sandboxed)
     if "error" in outcome:
         message = str(outcome["error"])
-        for prefix in (f"{path}: ", f"{path.resolve()}: "):  # the child names the file as it was given it
+        # the child names the file as it was given it, or where the sandbox shows it
+        for prefix in (f"{path}: ", f"{path.resolve()}: ", f"{sandbox.SUBMISSION}/{path.name}: "):
             message = message.removeprefix(prefix)
         raise InputError(f"{path}: {message}")
     return outcome
@@ -321,34 +325,53 @@ def _tail(handle: BinaryIO, limit: int = 4096) -> list[str]:
     return handle.read().decode(errors="replace").strip().splitlines()
 
 
-def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory: int) -> dict[str, Any]:
-    """The user's code in a child process: an empty working folder, a minimal environment, no
-    stdin, limits on memory, CPU time, file size, open files and processes; its whole process
-    group is killed when it ends; what it sends back is read as plain arrays and checked first,
-    never unpickled."""
+def _isolated(
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int, sandboxed: bool
+) -> dict[str, Any]:
+    """The user's code in a child process: an empty working folder, a minimal environment, the
+    job on stdin (closed before user code runs), limits on memory, CPU time, file size, open
+    files and processes; with ``sandboxed``, inside bubblewrap (comparisons.sandbox); its whole
+    process group is killed when it ends; what it sends back is read as plain arrays and
+    checked first, never unpickled."""
     with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as folder:
         work = Path(folder)
-        job_file, result, progress = (work / name for name in ("job.pkl", "result.npz", "progress"))
+        result, progress = work / "result.npz", work / "progress"
         (work / "cwd").mkdir()
-        job_file.write_bytes(pickle.dumps(job))
-        progress.write_text("")
+        for answer in (result, progress):
+            answer.write_bytes(b"")
         cpu = str(int(timeout) + 2)  # the CPU limit backs up the wall-clock one
-        worker = [sys.executable, "-m", "comparisons.audit_worker", str(job_file), str(result), str(progress)]
+        worker = [sys.executable, "-m", "comparisons.audit_worker"]
+        if sandboxed:
+            for answer in (result, progress):
+                answer.chmod(0o666)  # the child may be nobody; the folder around them stays ours alone
+            names = {"result.npz": result, "progress": progress}
+            results = {name: f"{sandbox.RESULTS}/{name}" for name in names}
+            job = job | {"path": f"{sandbox.SUBMISSION}/{path.name}"}
+            nobody = [str(sandbox.NOBODY)] if os.geteuid() == 0 else []
+            command = [*worker, results["result.npz"], results["progress"], str(memory), cpu, *nobody]
+            copy = work / "submission"  # readable by nobody, whatever the original's mode
+            shutil.copyfile(path, copy)
+            copy.chmod(0o644)
+            command, cwd = sandbox.wrap(command, copy, path.name, names), work
+        else:
+            command, cwd = [*worker, str(result), str(progress), str(memory), cpu], work / "cwd"
         env = _CHILD_ENV | {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         # stderr: a file of ours, not a pipe (a flood cannot fill our memory), read through our own descriptor
         with tempfile.TemporaryFile() as stderr:
             child = subprocess.Popen(
-                [*worker, str(memory), cpu],
-                stdin=subprocess.DEVNULL,
+                command,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
-                cwd=work / "cwd",
+                cwd=cwd,
                 env=env,
                 start_new_session=True,
             )
             with _LIVE_LOCK:
                 _LIVE.add(child)
             try:
+                # written by a thread: a child that never reads it cannot block us past the timeout
+                threading.Thread(target=_send, args=(child, pickle.dumps(job)), daemon=True).start()
                 returncode = child.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(child)
@@ -370,6 +393,15 @@ def _isolated(path: Path, func: str, job: dict[str, Any], timeout: float, memory
             last = audit_worker.one_line((lines or ["no message"])[-1])
             raise InputError(f"{path}: running it ended the process (exit status {returncode}): {last}")
         return _read_result(path, result, job)
+
+
+def _send(child: subprocess.Popen[bytes], job: bytes) -> None:
+    """The job, on the child's stdin; a child that dies first is judged by its exit status."""
+    assert child.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.write(job)
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.close()
 
 
 def _progress_of(progress: Path) -> str:
@@ -552,13 +584,15 @@ def audit(
     memory: int | None = DEFAULT_MEMORY_MIB,
     known_bugs: bool = True,
     functions: dict[str, Callable[..., Any]] | None = None,
+    sandboxed: bool = False,
 ) -> Audit:
     """Audit the user's code in ``path`` (a .py file or a notebook; ``contract`` a Contract, or
     the step function's name) under each init. ``memory``: the child process's limit in MiB;
     None runs the user's code in this process, without limits (for tests of the diagnosis).
     ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it.
     ``functions``: the user's functions themselves, by the contract's names (the Python API):
-    they run in this process, and ``path`` only names them."""
+    they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
+    bubblewrap (comparisons.sandbox)."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
     notebook = check_source(path) if functions is None else None
     specs = {init: base.with_(init=init) for init in inits}
@@ -568,7 +602,7 @@ def audit(
     if functions is not None:
         job["functions"] = functions
         memory = None
-    outcome = _user_runs(path, contract.label, job, timeout, memory)
+    outcome = _user_runs(path, contract.label, job, timeout, memory, sandboxed)
     threshold = AUDIT_THRESHOLDS[base.dtype]
     arch = base.definition.arch
     runs, forced, users, traces = [], [], {}, {}

@@ -1,6 +1,7 @@
-"""Runs a user's code in a process of its own: ``python -m comparisons.audit_worker JOB RESULT PROGRESS MIB CPU``.
+"""Runs a user's code in a process of its own: ``python -m comparisons.audit_worker RESULT PROGRESS MIB CPU [UID]``.
 
-JOB is a pickle written by comparisons.audit (read before any user code runs):
+The job comes on stdin, a pickle written by comparisons.audit (read, and stdin
+closed, before any user code runs):
 the file and function, the network's layer sizes, and per init the initial
 parameters, rows, order and learning rate, and Keras's state before every step.
 RESULT receives plain numpy arrays (an .npz, never a pickle: the parent reads it
@@ -14,8 +15,9 @@ without running anything) with, per init, two passes of the user's step:
 Or one line naming what is wrong with the user's code. PROGRESS holds the init,
 epoch and step being run, so a parent that has to stop a hung step can say
 where. Before the user's code runs, the process limits itself: MIB mebibytes of
-address space, CPU seconds, file size, open files and processes. TensorFlow is
-never imported here.
+address space, CPU seconds, file size, open files and processes, and (given a
+UID: a root grader's sandboxed child) becomes that user. TensorFlow is never
+imported here.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from manual.training import steps
 __all__ = [
     "UserCodeError",
     "checked",
+    "drop_to",
     "limit_resources",
     "load",
     "main",
@@ -406,14 +409,26 @@ def write_result(path: str, result: dict[str, Any]) -> None:
         np.savez(handle, allow_pickle=False, **arrays)
 
 
+def drop_to(uid: int) -> None:
+    """A root grader's child becomes ``uid`` (nobody) before any user code: the process limit
+    binds (the kernel exempts root from it) and nothing root owns is writable."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
 def main() -> None:
     global _MEMORY_MIB
-    job_path, result_path, progress_path, memory, cpu_seconds = sys.argv[1:6]
+    result_path, progress_path, memory, cpu_seconds, *user = sys.argv[1:]
+    job = pickle.load(sys.stdin.buffer)  # written by the parent, before any user code ran
+    # stdin closed for the user's code: Keras's states came through it and cannot be read again
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
     _MEMORY_MIB = int(memory)
     limit_resources(_MEMORY_MIB, int(cpu_seconds))
-    with open(job_path, "rb") as handle:
-        job = pickle.load(handle)  # written by the parent, before any user code ran
-    os.unlink(job_path)  # Keras's states are in it: not left on disk for the user's code to read
+    if user:
+        drop_to(int(user[0]))
     write_result(result_path, run(job, progress_path))
 
 

@@ -219,6 +219,13 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             metavar="MIB",
             help="memory your code may use, in MiB (default 2048)",
         )
+        parser.add_argument(
+            "--sandbox",
+            action=argparse.BooleanOptionalAction,
+            default=command == "grade",
+            help="run the code in bubblewrap: read-only files, no network, its own processes "
+            f"(default: {'yes' if command == 'grade' else 'no'}; --no-sandbox: the process limits only)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         _add_no_cache(parser)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -373,7 +380,10 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"A class of {result['submissions']} regression submissions (examples/class_regression, repeated):")
         sharing = "sharing the cache" if result["baseline"] == "cached" else "each without the cache"
         print(f"  audited one by one, a fresh process each ({sharing}): {result['separate_s']:.2f} s")
-        print(f"  graded together, one process: {result['grade_s']:.2f} s ({result['grade_ratio']:g} of that)")
+        where = "in the sandbox" if result["grade_sandbox"] else "no sandbox"
+        print(
+            f"  graded together, one process ({where}): {result['grade_s']:.2f} s ({result['grade_ratio']:g} of that)"
+        )
     return 0 if result.get("identical", True) and result.get("audit_identical", True) else 1
 
 
@@ -390,9 +400,21 @@ def _audit(args: argparse.Namespace) -> int:
         problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
     )
     inits = list(INITS) if args.init == "all" else [args.init]
-    result = audit(Path(path), contract, base, inits, args.timeout, args.memory)
+    _check_sandbox(args, "audit")
+    result = audit(Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox)
     print(json.dumps(as_json(result)) if args.json else as_text(result))
     return 0 if result.verdict == "match" else 1
+
+
+def _check_sandbox(args: argparse.Namespace, command: str) -> None:
+    """Before any work: the sandbox asked for can run here, or one line on why and what to do."""
+    if not args.sandbox:
+        return
+    from comparisons import sandbox
+
+    problem = sandbox.problem()
+    if problem is not None:
+        raise InputError(f"{problem}; or pass --no-sandbox to run {command}'s code under the process limits only")
 
 
 def _contract(args: argparse.Namespace, func: str) -> Contract:
@@ -417,14 +439,24 @@ def _grade(args: argparse.Namespace) -> int:
         problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
     )
     inits = list(INITS) if args.init == "all" else [args.init]
+    _check_sandbox(args, "grade")
     progress = _progress(args.quiet or args.json)
     grades, interrupted = grade(
-        paths, contract, base, inits, timeout=args.timeout, memory=args.memory, jobs=args.jobs, progress=progress
+        paths,
+        contract,
+        base,
+        inits,
+        timeout=args.timeout,
+        memory=args.memory,
+        jobs=args.jobs,
+        progress=progress,
+        sandboxed=args.sandbox,
     )
     progress("")
     settings = (
         f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows, inits {', '.join(inits)}, "
-        f"seed {base.seed}, {contract.kind} contract ({contract.label})"
+        f"seed {base.seed}, {contract.kind} contract ({contract.label}), "
+        f"{'in the bubblewrap sandbox' if args.sandbox else 'no sandbox (process limits only)'}"
     )
     if args.out is not None:
         write_gradebook(Path(args.out), grades, settings, interrupted)

@@ -101,9 +101,11 @@ def submissions(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def _one(path: Path, contract: Contract, base: RunSpec, inits: list[str], timeout: float, memory: int) -> Grade:
+def _one(
+    path: Path, contract: Contract, base: RunSpec, inits: list[str], timeout: float, memory: int, sandboxed: bool
+) -> Grade:
     try:
-        return Grade(str(path), audit(path, contract, base, inits, timeout, memory))
+        return Grade(str(path), audit(path, contract, base, inits, timeout, memory, sandboxed=sandboxed))
     except InputError as error:
         message = str(error)
         prefix = f"{path}: "
@@ -123,9 +125,10 @@ def grade(
     jobs: int,
     progress: Callable[[str], None],
     each: Callable[[Grade], None] = lambda grade: None,
+    sandboxed: bool = False,
 ) -> tuple[list[Grade], bool]:
     """Every submission's grade, in the order given; and whether the run was interrupted
-    (then the grades are those that finished)."""
+    (then the grades are those that finished). ``sandboxed``: each in bubblewrap."""
     for n, init in enumerate(inits, start=1):
         progress(f"Keras runs {n}/{len(inits)} (init {init})")
         keras_side(base.with_(init=init))  # once, here: the threads below only read it
@@ -133,7 +136,7 @@ def grade(
     interrupted = False
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future[Grade], Path] = {
-        pool.submit(_one, path, contract, base, inits, timeout, memory): path for path in paths
+        pool.submit(_one, path, contract, base, inits, timeout, memory, sandboxed): path for path in paths
     }
     try:
         pending = set(futures)

@@ -7,6 +7,8 @@ audit either finds it an error, with the reason, or is not affected at all.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from comparisons import sandbox
 from comparisons.cli import main
 
 CORRECT = """
@@ -39,9 +42,9 @@ def audit(capsys: pytest.CaptureFixture[str], path: Path, header: str = "", prob
     return report
 
 
-def test_a_pickle_in_place_of_the_result_is_never_loaded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    marker = tmp_path / "unpickled"
-    header = f"""
+def _pickling(marker: Path) -> str:
+    """A header that swaps the result for a pickle whose loading would create ``marker``."""
+    return f"""
 import atexit, pickle, sys
 
 
@@ -51,13 +54,17 @@ class Payload:
 
 
 def swap_the_result():
-    with open(sys.argv[2], "wb") as result:
+    with open(sys.argv[1], "wb") as result:
         result.write(pickle.dumps({{"runs": Payload()}}))
 
 
 atexit.register(swap_the_result)
 """
-    report = audit(capsys, tmp_path / "pickler.py", header)
+
+
+def test_a_pickle_in_place_of_the_result_is_never_loaded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    marker = tmp_path / "unpickled"
+    report = audit(capsys, tmp_path / "pickler.py", _pickling(marker))
     assert report["verdict"] == "error"
     assert "its process sent back something other than the audit's results (BadZipFile)" in report["error"]
     assert not marker.exists()
@@ -72,9 +79,9 @@ def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
 ) -> None:
     """A small file that would unpack to far more than any result: refused from the archive's directory."""
     bomb = (
-        "import numpy as np\n    with np.load(sys.argv[2]) as real:\n"
+        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
         "        arrays = {k: real[k] for k in real.files}\n"
-        "    arrays['runs.seed.params'] = np.zeros(1 << 24)\n    np.savez_compressed(sys.argv[2], **arrays)"
+        "    arrays['runs.seed.params'] = np.zeros(1 << 24)\n    np.savez_compressed(sys.argv[1], **arrays)"
     )
     report = audit(capsys, tmp_path / "bomb.py", _at_exit(bomb))
     assert report["verdict"] == "error"
@@ -84,7 +91,7 @@ def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
 def test_a_fifo_in_place_of_the_result_does_not_hang_the_grader(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    report = audit(capsys, tmp_path / "fifo.py", _at_exit("os.unlink(sys.argv[2]); os.mkfifo(sys.argv[2])"))
+    report = audit(capsys, tmp_path / "fifo.py", _at_exit("os.unlink(sys.argv[1]); os.mkfifo(sys.argv[1])"))
     assert report["error"].endswith("something other than the audit's results (result.npz is not a plain file)")
 
 
@@ -133,3 +140,204 @@ def test_cpu_time_is_limited_apart_from_the_wall_clock() -> None:
     code = "from comparisons.audit_worker import limit_resources\nlimit_resources(512, 1)\nwhile True:\n    pass\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, check=False)
     assert done.returncode == -24  # SIGXCPU
+
+
+# In the sandbox: a class of hostile submissions graded in one run, beside a correct and a buggy one.
+
+needs_bwrap = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
+SECRET = "s3cret-of-the-grader"
+SLEEPER = "1234.5"  # a fork loop's children sleep this long: found in the process table if they outlive it
+
+
+def _hostile(folder: Path, home_file: Path, out: Path, port: int) -> dict[str, str]:
+    """name: header run when the submission is imported; each raises if it gets what it must not."""
+    beside, sibling = folder / "planted.txt", folder / "correct.py"
+    tries_writes = f"""
+import os
+for target in [{str(beside)!r}, {str(home_file)!r}, {str(out / "planted.txt")!r}, __file__ + ".planted"]:
+    try:
+        with open(target, "w") as planted:
+            planted.write("x")
+    except OSError:
+        continue
+    raise RuntimeError("wrote " + target)
+"""
+    snoops = f"""
+import os
+if {SECRET!r} in str(os.environ) or any(map(os.path.exists, [{str(sibling)!r}, {str(home_file.parent / ".bashrc")!r}])):
+    raise RuntimeError("saw the grader's environment or files")
+"""
+    calls = f"""
+import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+except OSError:
+    pass
+else:
+    raise RuntimeError("connected to the grader's machine")
+"""
+    forks = f"""
+import os
+while True:
+    if os.fork() == 0:
+        os.execv("/usr/bin/sleep", ["sleep", {SLEEPER!r}])
+"""
+    kills = """
+import os, signal
+try:
+    os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
+except ProcessLookupError:  # in the sandbox: its parent's group holds nothing it may signal
+    pass
+os.kill(os.getppid(), signal.SIGKILL)
+"""
+    fills = "with open('big', 'wb') as f:\n    for _ in range(1024):\n        f.write(bytes(1 << 20))\n"
+    hogs = "hoard = []\nwhile True:\n    hoard.append(bytearray(1 << 26))\n"
+    spins = """
+import threading
+
+
+def spin():
+    while True:
+        pass
+
+
+for _ in range(4):
+    threading.Thread(target=spin, daemon=True).start()
+spin()
+"""
+    return {
+        "writer.py": tries_writes,
+        "snoop.py": snoops,
+        "caller.py": calls,
+        "forker.py": forks,
+        "killer.py": kills,
+        "filler.py": fills,
+        "hog.py": hogs,
+        "spinner.py": spins,
+    }
+
+
+@needs_bwrap
+def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> None:
+    from comparisons.audit import keras_side
+    from comparisons.grade import MARKER
+    from comparisons.spec import INITS, RunSpec
+
+    for init in INITS:  # computed here, so the grader below finds them in the session's cache
+        keras_side(RunSpec(problem="regression", epochs=5, init=init))
+    folder, out = tmp_path / "class", tmp_path / "gradebook"
+    folder.mkdir()
+    out.mkdir()
+    (out / MARKER).write_text("")  # an earlier gradebook, there while the class runs
+    home_file = Path.home() / f"planted-{tmp_path.name}.txt"
+    marker = tmp_path / "unpickled"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        for name, header in _hostile(folder, home_file, out, listener.getsockname()[1]).items():
+            (folder / name).write_text(header + CORRECT.replace("PROBE", "pass"))
+        (folder / "correct.py").write_text(CORRECT.replace("PROBE", "pass"))
+        (folder / "buggy.py").write_text(CORRECT.replace("PROBE", "pass").replace("b1 - lr * e", "b1 - 2 * lr * e"))
+        (folder / "pickler.py").write_text(_pickling(marker) + CORRECT.replace("PROBE", "pass"))
+        argv = ["grade", str(folder), "--problem", "regression", "--epochs", "5", "--timeout", "6", "--memory", "512"]
+        done = subprocess.run(
+            [sys.executable, "-m", "comparisons", *argv, "--json", "--out", str(out), "--quiet"],
+            capture_output=True,
+            text=True,
+            env=os.environ | {"GRADER_SECRET": SECRET},
+            start_new_session=True,  # if containment failed, a killer would reach this group, not pytest's
+            timeout=180,
+            check=False,
+        )
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # no connection arrived
+    assert (done.returncode, done.stderr) == (0, "")
+    grades = {
+        Path(g["path"]).name: (g["verdict"], g.get("error", "")) for g in map(json.loads, done.stdout.splitlines())
+    }
+    stopped = {name: (verdict, _kind(error)) for name, (verdict, error) in grades.items()}
+    assert stopped == {
+        "buggy.py": ("diverged", ""),
+        "caller.py": ("match", ""),
+        "correct.py": ("match", ""),
+        "filler.py": ("error", "file size limit"),
+        "forker.py": ("error", "process limit"),
+        "hog.py": ("error", "memory limit"),
+        "killer.py": ("error", "no permission"),
+        "pickler.py": ("error", "not the audit's results"),
+        "snoop.py": ("match", ""),
+        "spinner.py": ("error", "time limit"),
+        "writer.py": ("match", ""),
+    }, grades
+    assert [p for p in (folder / "planted.txt", home_file, marker) if p.exists()] == []
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "grades.csv", "grades.html"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(grades)
+    sleepers = [p for p in Path("/proc").glob("[0-9]*/cmdline") if _read(p) == f"sleep\0{SLEEPER}\0"]
+    assert sleepers == []
+
+
+def _kind(error: str) -> str:
+    """What stopped a submission, from its error line."""
+    kinds = {
+        "wrote a file over the limit of 64 MiB": "file size limit",
+        "BlockingIOError": "process limit",
+        "ran out of memory": "memory limit",
+        "PermissionError": "no permission",
+        "something other than the audit's results": "not the audit's results",
+        "did not finish within": "time limit",
+        "used up its CPU time": "time limit",
+    }
+    return next((kind for text, kind in kinds.items() if text in error), error)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # a process that ended while we looked
+        return ""
+
+
+def test_grade_without_bwrap_says_how_to_install_it_or_go_without(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "available", lambda: None)
+    monkeypatch.setattr(sandbox, "problem", sandbox.problem.__wrapped__)
+    (tmp_path / "step.py").write_text(CORRECT.replace("PROBE", "pass"))
+    argv = ["grade", str(tmp_path), "--problem", "regression", "--epochs", "2", "--json"]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "python -m comparisons: error: bubblewrap (bwrap) is not installed: apt-get install bubblewrap "
+        "(Debian, Ubuntu), dnf install bubblewrap (Fedora); or pass --no-sandbox to run grade's code "
+        "under the process limits only\n"
+    )
+    assert main([*argv, "--no-sandbox"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdict"] == "match"
+
+
+def test_the_probes_catch_a_child_that_is_not_sandboxed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The hostile class's probes can fail: without bubblewrap the writer writes, the snoop sees
+    its neighbour and the caller connects (each then raises, and is graded error saying so)."""
+    folder, out = tmp_path / "class", tmp_path / "gradebook"
+    folder.mkdir()
+    out.mkdir()
+    home_file = Path.home() / f"planted-{tmp_path.name}.txt"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        hostile = _hostile(folder, home_file, out, listener.getsockname()[1])
+        for name in ("writer.py", "snoop.py", "caller.py"):
+            (folder / name).write_text(hostile[name] + CORRECT.replace("PROBE", "pass"))
+        (folder / "correct.py").write_text(CORRECT.replace("PROBE", "pass"))
+        try:
+            argv = ["grade", str(folder), "--problem", "regression", "--epochs", "5", "--no-sandbox", "--json"]
+            assert main(argv) == 0
+        finally:
+            home_file.unlink(missing_ok=True)
+    grades = {Path(g["path"]).name: g.get("error", "") for g in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert grades == {
+        "caller.py": "importing it raised RuntimeError: connected to the grader's machine (caller.py line 8)",
+        "correct.py": "",
+        "snoop.py": "importing it raised RuntimeError: saw the grader's environment or files (snoop.py line 4)",
+        "writer.py": f"importing it raised RuntimeError: wrote {folder / 'planted.txt'} (writer.py line 9)",
+    }
