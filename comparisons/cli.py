@@ -17,11 +17,13 @@ from pathlib import Path
 from comparisons.audit import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
+from comparisons.network_cli import add_network_options, network_runs
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS, compare
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
 from comparisons.testing import assert_trajectory_matches
 from manual.bugs import KNOWN_BUGS
+from manual.minibatch_bugs import MINIBATCH_BUGS
 
 __all__ = ["main"]
 
@@ -60,7 +62,9 @@ def _learning_rate(text: str) -> float:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--problem", choices=[*PROBLEMS, "all"], default="all")
+    parser.add_argument(
+        "--problem", choices=[*PROBLEMS, "all"], default=None, help="the document's networks (default: all)"
+    )
     parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
     parser.add_argument("--order", choices=[*ORDERS, "all"], default="sequential", help="row order within each epoch")
     parser.add_argument(
@@ -78,13 +82,15 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--implementation",
-        choices=(*IMPLEMENTATIONS, *KNOWN_BUGS),
-        default="formulas",
-        metavar="{formulas,layerwise,KNOWN-BUG}",
+        choices=(*IMPLEMENTATIONS, *KNOWN_BUGS, "minibatch", *MINIBATCH_BUGS),
+        default=None,
+        metavar="{formulas,layerwise,minibatch,KNOWN-BUG}",
         help="manual side: the document's per-parameter formulas (default), matrix-form backprop, "
-        f"or one of the known bugs, to see a mismatch: {', '.join(KNOWN_BUGS)}",
+        f"or one of the known bugs, to see a mismatch: {', '.join(KNOWN_BUGS)}; for --layers: "
+        f"minibatch (default) or one of {', '.join(MINIBATCH_BUGS)}",
     )
-    parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem)")
+    parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem, or --layers)")
+    add_network_options(parser, _whole_number(1, "not a positive whole number"))
     _add_no_cache(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -299,7 +305,16 @@ def _first_mismatch(result: Comparison) -> str:
 def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Comparison]:
     from comparisons.datasets import read_csv
 
-    problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
+    if args.layers is not None:
+        return _compare_networks(args, progress)
+    if args.implementation is None:
+        args.implementation = "formulas"
+    if args.implementation == "minibatch" or args.implementation in MINIBATCH_BUGS:
+        raise InputError(f"--implementation {args.implementation} is for a network of your own (--layers)")
+    for option in ("activations", "target", "features", "rows"):
+        if getattr(args, option) is not None:
+            raise InputError(f"--{option} describes a network of your own: give --layers too")
+    problems = list(PROBLEMS) if args.problem in (None, "all") else [args.problem]
     data = None
     if args.data is not None:
         if len(problems) != 1:
@@ -320,13 +335,35 @@ def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> l
     return results
 
 
+def _compare_networks(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Comparison]:
+    from comparisons.network import compare_network
+
+    if args.implementation is None:
+        args.implementation = "minibatch"
+    if args.implementation in IMPLEMENTATIONS or args.implementation in KNOWN_BUGS:
+        raise InputError(
+            f"--implementation {args.implementation} is the document's network's; --layers takes minibatch"
+        )
+    specs, data = network_runs(args)
+    results = []
+    for n, spec in enumerate(specs, start=1):
+        progress(f"run {n}/{len(specs)}: {spec.label}")
+        results.append(compare_network(spec, args.implementation, data))
+    progress("")
+    return results
+
+
 def _print_results(args: argparse.Namespace, results: list[Comparison]) -> int:
-    problems = list(dict.fromkeys(r.spec.problem for r in results))
-    rates = ", ".join(f"{PROBLEMS[p].learning_rate if args.lr is None else args.lr:g} ({p})" for p in problems)
-    print(
-        f"manual ({args.implementation}) vs Keras, seed {args.seed}, learning rate {rates}; "
-        f"ULPs counted with a floor of {results[0].tolerance.floor:g}"
-    )
+    floor = f"ULPs counted with a floor of {results[0].tolerance.floor:g}"
+    if args.layers is not None:
+        spec = results[0].spec
+        rows = f"{args.data}" if args.data else f"{getattr(spec, 'rows', 0)} rows of synthetic data"
+        network = getattr(spec, "network", "")
+        print(f"manual ({args.implementation}) vs Keras: {network}, {rows}, seed {args.seed}; {floor}")
+    else:
+        problems = list(dict.fromkeys(r.spec.problem for r in results))
+        rates = ", ".join(f"{PROBLEMS[p].learning_rate if args.lr is None else args.lr:g} ({p})" for p in problems)
+        print(f"manual ({args.implementation}) vs Keras, seed {args.seed}, learning rate {rates}; {floor}")
     print(_table(results))
     for r in results:
         if not r.matches:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from comparisons.spec import RunSpec
-from comparisons.tolerances import Tolerance, tolerance_for
+
+if TYPE_CHECKING:
+    from comparisons.network import NetworkSpec
+from comparisons.tolerances import Tolerance
 from comparisons.ulp import ulp_frame
 
 __all__ = ["Comparison"]
@@ -19,13 +23,13 @@ __all__ = ["Comparison"]
 class Comparison:
     """The manual trajectory (actual) against the Keras one (desired), under one spec."""
 
-    spec: RunSpec
+    spec: RunSpec | NetworkSpec
     manual: pd.DataFrame
     keras: pd.DataFrame
 
     @property
     def tolerance(self) -> Tolerance:
-        return tolerance_for(self.spec.problem, self.spec.dtype)
+        return self.spec.tolerance
 
     def _repr_html_(self) -> str:
         """In Jupyter: the verdict and the report's plots."""

@@ -16,11 +16,12 @@ import pandas as pd
 from comparisons.errors import InputError
 from comparisons.problems import Problem
 
-__all__ = ["read_csv", "to_arrays"]
+__all__ = ["read_csv", "read_table", "to_arrays"]
 
 
-def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
-    path = Path(path)
+def read_table(path: Path, required: list[str], needs: str = "", every_column: bool = False) -> pd.DataFrame:
+    """The ``required`` columns (``every_column``: all of them) as float64, each cell
+    checked; ``needs`` says who needs them, in the message for a missing one."""
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     except FileNotFoundError:
@@ -31,15 +32,14 @@ def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
         raise InputError(f"{path}: empty file, expected a header and rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a readable CSV file ({str(error).strip().splitlines()[-1]})") from None
-    columns = [*problem.features, problem.target]
-    missing = [c for c in columns if c not in raw.columns]
+    missing = [c for c in required if c not in raw.columns]
     if missing:
-        raise InputError(
-            f"{path}: missing column {missing[0]!r} (the {problem.name} problem needs {', '.join(columns)})"
-        )
+        raise InputError(f"{path}: missing column {missing[0]!r}{needs}")
     if raw.empty:
         raise InputError(f"{path}: no data rows")
-    for r, record in enumerate(raw[columns].itertuples(index=False), start=2):
+    columns = list(raw.columns) if every_column else required
+    raw = raw[columns]
+    for r, record in enumerate(raw.itertuples(index=False), start=2):
         for column, cell in zip(columns, record, strict=True):
             try:
                 value = float(cell)
@@ -47,7 +47,12 @@ def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
                 raise InputError(f"{path}: row {r}, column {column!r}: {cell!r} is not a number") from None
             if not math.isfinite(value):
                 raise InputError(f"{path}: row {r}, column {column!r}: {cell!r} is not a finite number")
-    return raw[columns].astype("float64").reset_index(drop=True)
+    return raw.astype("float64").reset_index(drop=True)
+
+
+def read_csv(path: str | Path, problem: Problem) -> pd.DataFrame:
+    columns = [*problem.features, problem.target]
+    return read_table(Path(path), columns, f" (the {problem.name} problem needs {', '.join(columns)})")
 
 
 def to_arrays(data: pd.DataFrame, problem: Problem, dtype: str) -> tuple[np.ndarray, np.ndarray]:

@@ -7,11 +7,13 @@ stream per purpose, so changing the row order never changes the initial weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS, Problem
+from comparisons.tolerances import Tolerance, tolerance_for
 from manual import Architecture, Params
 
 __all__ = ["DTYPES", "INITS", "ORDERS", "RunSpec", "random_params", "row_order", "seed_params"]
@@ -57,6 +59,10 @@ class RunSpec:
         return self.definition.learning_rate if self.lr is None else self.lr
 
     @property
+    def tolerance(self) -> Tolerance:
+        return tolerance_for(self.problem, self.dtype)
+
+    @property
     def label(self) -> str:
         """Readable id: ``regression-float64-shuffle-random``."""
         return f"{self.problem}-{self.dtype}-{self.order}-{self.init}"
@@ -65,7 +71,18 @@ class RunSpec:
         return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace is loosely typed
 
 
-def row_order(spec: RunSpec, n_rows: int) -> np.ndarray:
+class Ordered(Protocol):
+    """What a row order depends on: a RunSpec's or a NetworkSpec's."""
+
+    @property
+    def order(self) -> str: ...
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+
+
+def row_order(spec: Ordered, n_rows: int) -> np.ndarray:
     """Row indices, shape (epochs, n_rows): the sequence both sides are fed."""
     if spec.order == "sequential":
         return np.tile(np.arange(n_rows), (spec.epochs, 1))

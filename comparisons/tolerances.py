@@ -33,8 +33,10 @@ __all__ = [
     "AUDIT_THRESHOLDS",
     "DIAGNOSIS_ATOL_EPS",
     "DIAGNOSIS_RTOL",
+    "NETWORK_TOLERANCES",
     "TOLERANCES",
     "Tolerance",
+    "network_tolerance",
     "tolerance_for",
 ]
 
@@ -60,6 +62,13 @@ TOLERANCES = {
 
 def tolerance_for(problem: str, dtype: str) -> Tolerance:
     return TOLERANCES[problem][dtype]
+
+
+NETWORK_TOLERANCES = {"float32": Tolerance(weights=64, loss=64), "float64": Tolerance(weights=64, loss=64)}
+
+
+def network_tolerance(dtype: str) -> Tolerance:
+    return NETWORK_TOLERANCES[dtype]
 
 
 # A user's own step is held to a relative distance, |user - keras| / max(|keras|, 0.1),

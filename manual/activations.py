@@ -10,7 +10,7 @@ import numpy as np
 
 from manual.network import Value
 
-__all__ = ["ACTIVATIONS", "derivative_from_output", "linear", "sigmoid"]
+__all__ = ["ACTIVATIONS", "derivative_from_output", "linear", "relu", "sigmoid", "softmax", "tanh"]
 
 
 def linear(z: Value) -> Value:
@@ -21,14 +21,34 @@ def sigmoid(z: Value) -> Value:
     return 1 / (1 + np.exp(-z))
 
 
+def tanh(z: Value) -> Value:
+    return np.tanh(z)
+
+
+def relu(z: Value) -> Value:
+    return np.maximum(z, 0)
+
+
+def softmax(z: Value) -> Value:
+    """Along the last axis, shifted by its maximum as TensorFlow's kernel does."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def derivative_from_output(activation: str, output: Value) -> Value | None:
-    """dO/dz in terms of O; None where it is identically 1 (multiplying by 1 is exact)."""
+    """dO/dz in terms of O; None where it is identically 1 (multiplying by 1 is exact).
+    Softmax has none here: its Jacobian is not elementwise, and the losses it pairs with
+    differentiate through it (manual/minibatch.py)."""
     if activation == "linear":
         return None
     if activation == "sigmoid":
         return output * (1 - output)  # O(1 - O)
-    raise ValueError(f"unknown activation {activation!r}")
+    if activation == "tanh":
+        return 1 - output * output  # 1 - O^2
+    if activation == "relu":
+        return (output > 0).astype(output.dtype)  # 1 where z > 0; 0 at z = 0, as TensorFlow's ReluGrad
+    raise ValueError(f"no elementwise derivative for activation {activation!r}")
 
 
 # Keras's names for the activations, shared vocabulary with reference/.
-ACTIVATIONS = {"linear": linear, "sigmoid": sigmoid}
+ACTIVATIONS = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax}

@@ -1,0 +1,98 @@
+"""The main job's options for a network of the user's own (``--layers`` and the rest)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import numpy as np
+
+from comparisons.errors import InputError
+from comparisons.network import DEFAULT_LEARNING_RATES, NetworkSpec, output_activation, read_network_csv
+from comparisons.spec import DTYPES, INITS, ORDERS
+from manual.activations import ACTIVATIONS
+from manual.minibatch import KERAS_LOSSES
+from manual.optimizers import OPTIMIZERS, OptimizerConfig
+
+__all__ = ["add_network_options", "network_runs"]
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of widths, like 3,5,4,2") from None
+    if len(widths) < 2 or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: an input and an output width at least, each 1 or more")
+    return widths
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(","))
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in [0, 1)")
+    return value
+
+
+def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[[str], int]) -> None:
+    group = parser.add_argument_group("a network of your own (instead of --problem)")
+    group.add_argument("--layers", type=_widths, metavar="N,N,...", help="widths from the input to the output")
+    group.add_argument(
+        "--activations",
+        type=_names,
+        metavar="ACT,...",
+        help=f"one per layer after the input, from {', '.join(ACTIVATIONS)} "
+        "(default: tanh, and at the output the loss's own: linear, sigmoid or softmax)",
+    )
+    group.add_argument("--loss", choices=KERAS_LOSSES, default="mean_squared_error")
+    group.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="Keras's, with its defaults")
+    group.add_argument("--momentum", type=_fraction, default=0.0, help="sgd's momentum (default 0)")
+    group.add_argument("--nesterov", action="store_true", help="sgd's Nesterov momentum")
+    group.add_argument("--batch-size", type=whole_number, default=1, help="rows per update (default 1)")
+    group.add_argument("--rows", type=whole_number, default=None, help="rows of seeded synthetic data (default 16)")
+    group.add_argument("--target", type=_names, metavar="COL,...", help="with --data: the target columns")
+    group.add_argument(
+        "--features", type=_names, metavar="COL,...", help="with --data: the features (default: the rest)"
+    )
+
+
+def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.ndarray, np.ndarray] | None]:
+    """Every spec the options ask for (``all`` dtypes, orders, inits expanded), and the CSV's data."""
+    if args.problem is not None:
+        raise InputError("--problem selects the document's networks and --layers describes your own: give one")
+    activations = args.activations
+    if activations is None:
+        activations = ("tanh",) * (len(args.layers) - 2) + (output_activation(args.loss),)
+    lr = DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr
+    optimizer = OptimizerConfig(args.optimizer, lr, momentum=args.momentum, nesterov=args.nesterov)
+    if args.data is None and (args.target or args.features):
+        raise InputError("--target and --features name columns of --data")
+    if args.data is not None and args.rows is not None:
+        raise InputError("--rows makes synthetic data; --data brings its own rows: give one")
+    if args.data is not None and not args.target:
+        raise InputError("--data with --layers needs --target COL[,COL...]")
+    base = NetworkSpec(
+        layers=args.layers,
+        activations=activations,
+        loss=args.loss,
+        optimizer=optimizer,
+        batch_size=args.batch_size,
+        rows=16 if args.rows is None else args.rows,
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    data = None if args.data is None else read_network_csv(args.data, list(args.target), args.features, base)
+    specs = [
+        base.with_(dtype=d, order=o, init=i)
+        for d in (DTYPES if args.dtype == "all" else [args.dtype])
+        for o in (ORDERS if args.order == "all" else [args.order])
+        for i in (INITS if args.init == "all" else [args.init])
+    ]
+    return specs, data

@@ -1,0 +1,111 @@
+"""Any stack of Dense layers, any Keras optimizer, mini-batches: trained by Keras's own code.
+
+``train_batches_plain`` is what a learner writes, one ``model.fit(batch_size=B,
+epochs=1, shuffle=False)`` per epoch on that epoch's rows; ``train_batches_fast``
+drives the same ``train_step`` over every batch of every epoch inside one
+compiled loop and is bit-identical to it (tests/test_network.py holds them
+together). The optimizer's state (iterations, moments, accumulators) is reset to
+its freshly built values at the start of every run, so one compiled model serves
+many runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras  # after reference/__init__.py, which imports keras_model first: its environment is set
+import numpy as np
+import tensorflow
+
+from reference.keras_model import KerasTrajectory, _sequential, _snapshot, floatx
+
+__all__ = ["build_network", "train_batches_fast", "train_batches_plain"]
+
+_CLASSES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+
+
+def build_network(
+    sizes: Sequence[int], activations: Sequence[str], loss: str, dtype: str, optimizer: str, arguments: dict[str, Any]
+) -> keras.Model:
+    """Dense layers of ``sizes[1:]`` units, compiled with ``keras.optimizers.<optimizer>(**arguments)``."""
+    with floatx(dtype):
+        model = _sequential(sizes, activations, dtype)
+        opt = getattr(keras.optimizers, _CLASSES[optimizer])(**arguments)
+        model.compile(optimizer=opt, loss=loss)
+        opt.build(model.trainable_variables)
+    model.__dict__["_reference_fresh_optimizer"] = [np.array(v) for v in opt.variables]
+    return model
+
+
+def _start(model: keras.Model, weights: list[np.ndarray]) -> str:
+    dtype: str = model.weights[0].dtype
+    model.set_weights([np.asarray(w, dtype=dtype) for w in weights])
+    for variable, fresh in zip(model.optimizer.variables, model.__dict__["_reference_fresh_optimizer"], strict=True):
+        variable.assign(fresh)
+    return dtype
+
+
+def train_batches_plain(
+    model: keras.Model, weights: list[np.ndarray], X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int
+) -> KerasTrajectory:
+    """One ``fit`` per epoch on that epoch's rows, in batches of ``batch_size``, weights read after each."""
+    dtype = _start(model, weights)
+    recorded, losses = [], []
+    with floatx(dtype):
+        for rows in order:
+            history = model.fit(
+                X[rows].astype(dtype), Y[rows].astype(dtype), batch_size=batch_size, epochs=1, shuffle=False, verbose=0
+            )
+            losses.append(history.history["loss"][0])
+            recorded.append(_snapshot(model))
+    return KerasTrajectory(weights=recorded, losses=np.array(losses, dtype=dtype))
+
+
+def _compiled_batches(
+    model: keras.Model, dtype: str, targets: tuple[int, ...]
+) -> Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]:
+    """``targets``: a row's target shape, () for sparse class labels; static, as Keras's
+    losses check the ranks and widths of targets against outputs when they are traced."""
+    cache: dict[tuple[str, tuple[int, ...]], Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]]
+    cache = model.__dict__.setdefault("_reference_batch_loops", {})
+    if (dtype, targets) in cache:
+        return cache[dtype, targets]
+    variables = model.trainable_variables
+    inputs = tensorflow.TensorSpec(shape=(None, None, model.inputs[0].shape[-1]), dtype=dtype)
+    labels = tensorflow.TensorSpec(shape=(None, None, *targets), dtype=dtype)
+    size = tensorflow.TensorSpec(shape=(), dtype="int32")
+
+    @tensorflow.function(input_signature=[inputs, labels, size], reduce_retracing=True)  # type: ignore[untyped-decorator]  # tensorflow is untyped
+    def loop(
+        X: tensorflow.Tensor, Y: tensorflow.Tensor, batch: tensorflow.Tensor
+    ) -> tuple[tensorflow.Tensor, list[tensorflow.Tensor]]:
+        epochs, rows = tensorflow.shape(X)[0], tensorflow.shape(X)[1]
+        losses = tensorflow.TensorArray(dtype, size=epochs)
+        weights = [tensorflow.TensorArray(dtype, size=epochs) for _ in variables]
+        for e in tensorflow.range(epochs):
+            model.reset_metrics()  # as fit does at the start of every epoch
+            logs = {"loss": tensorflow.constant(0, dtype=dtype)}
+            for start in tensorflow.range(0, rows, batch):
+                logs = model.train_step((X[e, start : start + batch], Y[e, start : start + batch]))
+            losses = losses.write(e, logs["loss"])  # the tracker's mean, weighted by batch size
+            weights = [w.write(e, v) for w, v in zip(weights, variables, strict=True)]
+        return losses.stack(), [w.stack() for w in weights]
+
+    cache[dtype, targets] = loop
+    return loop
+
+
+def train_batches_fast(
+    model: keras.Model, weights: list[np.ndarray], X: np.ndarray, Y: np.ndarray, order: np.ndarray, batch_size: int
+) -> KerasTrajectory:
+    """The same training as ``train_batches_plain``, all epochs in one call of a compiled loop."""
+    dtype = _start(model, weights)
+    with floatx(dtype):
+        losses, stacked = _compiled_batches(model, dtype, Y.shape[1:])(
+            X[order].astype(dtype), Y[order].astype(dtype), np.int32(batch_size)
+        )
+    per_variable = [np.asarray(w) for w in stacked]
+    return KerasTrajectory(
+        weights=[[w[k] for w in per_variable] for k in range(len(losses))], losses=np.asarray(losses, dtype=dtype)
+    )
