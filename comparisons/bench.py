@@ -9,6 +9,11 @@
 - ``audit``: the audit of a step file with its default settings, in a fresh
   process with an empty cache, then again with the cache it left: wall seconds
   of each whole command, TensorFlow's import included, and their ratio.
+- ``network``: the same three timings for a network of the user's (by default
+  4-16-16-3 tanh/relu/softmax, categorical cross-entropy, Adam, batch 8, 256
+  synthetic rows, 100 epochs): Keras's plain path (one ``fit`` per epoch), its
+  fast path (one compiled loop, building and tracing included) and the manual
+  trainer, and whether the two Keras paths agree bit for bit.
 - ``grade``: a class of ``submissions`` files (examples/class_regression's,
   repeated under new names), audited one by one, each in a fresh process (as a
   script looping over the files would), against ``grade`` on the folder in one
@@ -30,11 +35,21 @@ from pathlib import Path
 
 from comparisons import cache, sandbox
 from comparisons.errors import InputError
+from comparisons.network import NetworkSpec
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
 
-__all__ = ["AUDIT_EXAMPLE", "CLASS_EXAMPLE", "bench", "bench_audit", "bench_grade", "bench_keras"]
+__all__ = [
+    "AUDIT_EXAMPLE",
+    "BENCH_NETWORK",
+    "CLASS_EXAMPLE",
+    "bench",
+    "bench_audit",
+    "bench_grade",
+    "bench_keras",
+    "bench_network",
+]
 
 AUDIT_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"
 CLASS_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "class_regression"
@@ -74,6 +89,47 @@ def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, objec
         "speedup": round(plain_s / fast_s, 1),
         "identical": identical,
         "manual_s": round(manual_s, 3),
+    }
+
+
+BENCH_NETWORK = {
+    "layers": (4, 16, 16, 3),
+    "activations": ("tanh", "relu", "softmax"),
+    "loss": "categorical_crossentropy",
+    "batch_size": 8,
+    "rows": 256,
+    "epochs": 100,
+}
+
+
+def bench_network(spec: NetworkSpec, progress: Callable[[str], None]) -> dict[str, object]:
+    from comparisons.network import initial_network_params, run_network_keras, run_network_manual
+
+    progress("importing TensorFlow")
+    import reference  # noqa: F401  # imported before the clocks start
+
+    was = cache.enabled()
+    cache.set_enabled(False)
+    try:
+        params = initial_network_params(spec)
+        seconds, frames = {}, {}
+        for label in ("fast", "plain", "manual"):
+            progress(f"network: {label}")
+            start = time.perf_counter()
+            if label == "manual":
+                frames[label] = run_network_manual(spec, params)
+            else:
+                frames[label] = run_network_keras(spec, params, path=label)
+            seconds[label] = time.perf_counter() - start
+    finally:
+        cache.set_enabled(was)
+    return {
+        "network": f"{spec.network}, {spec.rows} rows, {spec.epochs} epochs, {spec.dtype}",
+        "network_plain_s": round(seconds["plain"], 3),
+        "network_fast_s": round(seconds["fast"], 3),
+        "network_speedup": round(seconds["plain"] / seconds["fast"], 1),
+        "network_identical": frames["fast"].equals(frames["plain"]),
+        "network_manual_s": round(seconds["manual"], 3),
     }
 
 
@@ -154,6 +210,7 @@ def bench(
     audit_file: Path = AUDIT_EXAMPLE,
     submissions: int = 40,
     baseline: str = "cached",
+    network: NetworkSpec | None = None,
 ) -> dict[str, object]:
     result: dict[str, object] = {}
     if part in ("keras", "all"):
@@ -162,4 +219,6 @@ def bench(
         result |= bench_audit(audit_file, "regression", progress)
     if part in ("grade", "all"):
         result |= bench_grade(submissions, progress, baseline=baseline)
+    if part in ("network", "all"):
+        result |= bench_network(network or NetworkSpec(**BENCH_NETWORK), progress)  # type: ignore[arg-type]
     return result

@@ -102,7 +102,7 @@ class NetworkSpec:
 
     @property
     def tolerance(self) -> Tolerance:
-        return network_tolerance(self.dtype)
+        return network_tolerance(self.epochs)
 
     @property
     def network(self) -> str:
@@ -265,8 +265,9 @@ def run_network_keras(
             opt = spec.optimizer
             model = build_network(arch.sizes, arch.activations, arch.loss, spec.dtype, opt.name, opt.keras_arguments())
             result = train_batches_plain(model, weights, X, Y, order, spec.batch_size)
-        values = frame(arch, [from_keras_weights(arch, w) for w in result.weights], result.losses)
-        return {"values": values.drop(columns="epoch").to_numpy()}
+        # plain arrays in document order (Keras's weight order, each raveled), never a frame's columns
+        params = np.array([np.concatenate([w.ravel() for w in weights]) for weights in result.weights])
+        return {"values": np.column_stack([result.losses, params.reshape(len(result.losses), -1)])}
 
     settings = {
         "sizes": arch.sizes,

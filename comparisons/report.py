@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from comparisons import cache
 from comparisons.comparison import Comparison
 from comparisons.folders import write_folder
 
@@ -39,13 +40,11 @@ def run_csv(result: Comparison) -> pd.DataFrame:
 
 
 def _versions() -> dict[str, str]:
-    import keras
-    import tensorflow
-
+    versions = cache.environment()  # read from the installed packages: a cached run never imports TensorFlow
     return {
         "Python": platform.python_version(),
-        "TensorFlow": tensorflow.__version__,
-        "Keras": keras.__version__,
+        "TensorFlow": versions["tensorflow"],
+        "Keras": versions["keras"],
         "numpy": np.__version__,
         "pandas": pd.__version__,
     }
@@ -98,6 +97,11 @@ def summary_markdown(results: list[Comparison], seed: int, implementation: str) 
         "",
         f"Manual side: `{implementation}`. Seed {seed}. ULP distances counted with a floor of {floor:g}. "
         f"Allowed ULPs: {allowed}.",
+        *[
+            f"\nNetwork: {network}."
+            for network in dict.fromkeys(getattr(r.spec, "network", "") for r in results)
+            if network
+        ],
         "",
         "| " + " | ".join(SUMMARY_COLUMNS) + " |",
         "|" + "---|" * len(SUMMARY_COLUMNS),
@@ -111,7 +115,8 @@ def summary_markdown(results: list[Comparison], seed: int, implementation: str) 
 
 def png_base64(figure: object) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight", metadata={"Software": None})  # type: ignore[attr-defined]
+    # margins set by hand, not bbox_inches="tight" or tight_layout: each costs a full extra draw
+    figure.savefig(buffer, format="png", dpi=96, metadata={"Software": None})  # type: ignore[attr-defined]
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -123,12 +128,16 @@ def _math(name: str) -> str:
     return f"$b_{{{name[2:]}}}$"
 
 
+MAX_PARAMETER_PLOTS = 24
+
+
 def figures(result: Comparison) -> list[str]:
     import matplotlib.ticker
     from matplotlib.figure import Figure  # not pyplot: inside Jupyter the user's backend and figures stay as they are
 
     epochs = result.manual["epoch"].to_numpy()
     fig = Figure(figsize=(10, 3.2))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
     loss_ax, ulp_ax = fig.subplots(1, 2)
     loss_ax.plot(epochs, result.manual["loss"], label="manual", linewidth=2.5, alpha=0.6)
     loss_ax.plot(epochs, result.keras["loss"], label="Keras", linestyle="--", color="black", linewidth=1)
@@ -153,9 +162,13 @@ def figures(result: Comparison) -> list[str]:
     first = png_base64(fig)
 
     names = result.parameters
+    if len(names) > MAX_PARAMETER_PLOTS:  # a wide network: the parameters furthest from Keras
+        worst = set(ulps[names].max().sort_values(ascending=False, kind="stable").index[:MAX_PARAMETER_PLOTS])
+        names = [name for name in names if name in worst]
     cols = 3
     rows = -(-len(names) // cols)
     fig = Figure(figsize=(10, 2.4 * rows))
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.6 / (2.4 * rows), top=1 - 0.45 / (2.4 * rows), hspace=0.55)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         ax.plot(epochs, result.manual[name], linewidth=2.5, alpha=0.6, label="manual")
@@ -164,7 +177,6 @@ def figures(result: Comparison) -> list[str]:
     for ax in axes.flat[len(names) :]:
         ax.axis("off")
     axes.flat[0].legend()
-    fig.tight_layout()
     second = png_base64(fig)
     return [first, second]
 

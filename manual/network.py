@@ -64,13 +64,15 @@ class Architecture:
 
 
 def document_name(key: str, index: tuple[int, ...]) -> str:
-    """The document's name of one scalar parameter: ('W1', (1, 0)) -> 'w^1_21'."""
+    """The document's name of one scalar parameter: ('W1', (1, 0)) -> 'w^1_21'. Where an
+    index or layer runs past 9 the digits would run together (w^1_111), so they are
+    separated: ('W2', (0, 10)) -> 'w^2_{1,11}', ('b2', (10,)) -> 'b_{2,11}'."""
     layer = key[1:]
     if key.startswith("W"):
         i, j = index
-        return f"w^{layer}_{i + 1}{j + 1}"
+        return f"w^{layer}_{i + 1}{j + 1}" if max(i, j) < 9 else f"w^{layer}_{{{i + 1},{j + 1}}}"
     (j,) = index
-    return f"b_{layer}{j + 1}"
+    return f"b_{layer}{j + 1}" if j < 9 and len(layer) == 1 else f"b_{{{layer},{j + 1}}}"
 
 
 def parameter_names(arch: Architecture) -> list[tuple[str, tuple[int, ...], str]]:

@@ -34,7 +34,7 @@ def build_network(
         opt = getattr(keras.optimizers, _CLASSES[optimizer])(**arguments)
         model.compile(optimizer=opt, loss=loss)
         opt.build(model.trainable_variables)
-    model.__dict__["_reference_fresh_optimizer"] = [np.array(v) for v in opt.variables]
+    model.__dict__["_reference_fresh_optimizer"] = [np.array(v.numpy()) for v in opt.variables]
     return model
 
 

@@ -11,9 +11,16 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from comparisons import RunSpec, initial_params, manual_step, run_keras, run_manual
 from manual import Params, Step
+
+# Property tests: few, fixed examples by default (CI's time budget); HYPOTHESIS_PROFILE=sweep
+# draws many more, at random, for a local search
+settings.register_profile("ci", max_examples=8, derandomize=True, deadline=None, database=None)
+settings.register_profile("sweep", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class Trajectories:

@@ -201,8 +201,7 @@ def spin():
         pass
 
 
-for _ in range(4):
-    threading.Thread(target=spin, daemon=True).start()
+threading.Thread(target=spin, daemon=True).start()
 spin()
 """
     return {
@@ -240,7 +239,7 @@ def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> Non
         (folder / "correct.py").write_text(CORRECT.replace("PROBE", "pass"))
         (folder / "buggy.py").write_text(CORRECT.replace("PROBE", "pass").replace("b1 - lr * e", "b1 - 2 * lr * e"))
         (folder / "pickler.py").write_text(_pickling(marker) + CORRECT.replace("PROBE", "pass"))
-        argv = ["grade", str(folder), "--problem", "regression", "--epochs", "5", "--timeout", "6", "--memory", "512"]
+        argv = ["grade", str(folder), "--problem", "regression", "--epochs", "5", "--timeout", "4", "--memory", "512"]
         done = subprocess.run(
             [sys.executable, "-m", "comparisons", *argv, "--json", "--out", str(out), "--quiet"],
             capture_output=True,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import keras
 import numpy as np
 import pytest
 
@@ -10,20 +13,28 @@ from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
 from manual.training import epoch_loss
 
 
+@functools.cache
+def _model(problem: str, dtype: str, path: str) -> keras.Model:
+    """One model per problem, dtype and path, shared by the orders: each run sets its own weights
+    and rate (test_fast_path_reuses_its_model_across_runs holds that), and building and tracing
+    a model is most of a run's cost."""
+    arch = PROBLEMS[problem].arch
+    return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["sequential", "shuffle", "sample"])
 @pytest.mark.parametrize("problem", ["regression", "classification"])
 def test_fast_path_is_bit_identical_to_one_fit_per_epoch(problem: str, order: str, dtype: str) -> None:
     """The fast path (Keras's train_step in one compiled loop) against the notebook's loop,
     one ``model.fit(shuffle=False)`` per epoch: every weight and loss, every epoch, bit for bit."""
-    spec = RunSpec(problem=problem, dtype=dtype, order=order, epochs=8, seed=5)
+    spec = RunSpec(problem=problem, dtype=dtype, order=order, epochs=4, seed=5)
     arch = PROBLEMS[problem].arch
     X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], dtype)
     rows = row_order(spec, len(X))
     start = reference.initial_weights(arch.sizes, arch.activations, dtype, seed=1)
-    models = [reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1) for _ in range(2)]
-    fast = reference.train_fast(models[0], start, X, y, rows, spec.learning_rate)
-    plain = reference.train_plain(models[1], start, X, y, rows, spec.learning_rate)
+    fast = reference.train_fast(_model(problem, dtype, "fast"), start, X, y, rows, spec.learning_rate)
+    plain = reference.train_plain(_model(problem, dtype, "plain"), start, X, y, rows, spec.learning_rate)
     np.testing.assert_array_equal(fast.losses, plain.losses, err_msg=f"{spec.label} losses")
     assert fast.losses.dtype == plain.losses.dtype == np.dtype(dtype)
     for epoch, (w_fast, w_plain) in enumerate(zip(fast.weights, plain.weights, strict=True), start=1):

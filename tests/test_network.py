@@ -1,0 +1,182 @@
+"""Any dense network against Keras after every epoch: one line per piece.
+
+``check`` trains both sides from the same weights over the same batches and
+asserts every parameter and the epoch loss within the measured tolerance after
+every epoch (comparisons/tolerances.py). A new activation, loss or optimizer
+is one more line in CASES; its known-bad variant one more line in BUGS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from comparisons.comparison import Comparison
+from comparisons.network import NetworkSpec, compare_network, initial_network_params, output_activation
+from comparisons.network import run_network_keras as keras_side
+from comparisons.spec import DTYPES, INITS, ORDERS
+from comparisons.testing import assert_trajectory_matches
+from manual.minibatch import KERAS_LOSSES
+from manual.minibatch_bugs import MINIBATCH_BUGS
+from manual.optimizers import OptimizerConfig
+
+EPOCHS = 8
+
+SGD = OptimizerConfig("sgd", 0.05)
+ADAM = OptimizerConfig("adam", 0.01)
+
+
+def spec(
+    layers: tuple[int, ...],
+    activations: tuple[str, ...],
+    loss: str = "mean_squared_error",
+    optimizer: OptimizerConfig = ADAM,
+    batch: int = 3,
+    **changes: object,
+) -> NetworkSpec:
+    base = NetworkSpec(layers, activations, loss, optimizer, batch_size=batch, rows=10, epochs=EPOCHS, init="random")
+    return base.with_(order="shuffle", **changes)
+
+
+def check(network: NetworkSpec, implementation: str = "minibatch") -> Comparison:
+    """Both sides, and the per-epoch assertion (manual actual, Keras desired)."""
+    result = compare_network(network, implementation)
+    assert_trajectory_matches(
+        result.manual, result.keras, dtype=network.dtype, tolerance=result.tolerance, header=network.label
+    )
+    return result
+
+
+CASES = {
+    "hidden-linear": spec((3, 4, 2), ("linear", "linear")),
+    "hidden-sigmoid": spec((3, 4, 2), ("sigmoid", "linear")),
+    "hidden-tanh": spec((3, 4, 2), ("tanh", "linear")),
+    "hidden-relu": spec((3, 4, 2), ("relu", "linear")),
+    "sigmoid-output-mse": spec((3, 4, 2), ("tanh", "sigmoid")),
+    "mae": spec((3, 4, 2), ("tanh", "linear"), "mean_absolute_error"),
+    "bce": spec((3, 4, 2), ("tanh", "sigmoid"), "binary_crossentropy"),
+    "cce": spec((3, 5, 4, 3), ("tanh", "relu", "softmax"), "categorical_crossentropy"),
+    "sparse-cce": spec((3, 4, 3), ("relu", "softmax"), "sparse_categorical_crossentropy"),
+    "sgd": spec((3, 4, 2), ("sigmoid", "linear"), optimizer=SGD),
+    "sgd-momentum": spec((3, 4, 2), ("tanh", "linear"), optimizer=OptimizerConfig("sgd", 0.05, momentum=0.9)),
+    "sgd-nesterov": spec(
+        (3, 4, 2), ("tanh", "linear"), optimizer=OptimizerConfig("sgd", 0.05, momentum=0.9, nesterov=True)
+    ),
+    "rmsprop": spec((3, 4, 2), ("relu", "linear"), optimizer=OptimizerConfig("rmsprop", 0.01)),
+    "adagrad": spec((3, 4, 2), ("tanh", "sigmoid"), "binary_crossentropy", OptimizerConfig("adagrad", 0.05)),
+    "batch-1": spec((3, 4, 2), ("tanh", "linear"), batch=1),
+    "batch-all-rows": spec((3, 4, 2), ("tanh", "linear"), batch=10),
+    "four-hidden-layers": spec((2, 6, 5, 4, 3, 1), ("tanh", "relu", "sigmoid", "tanh", "linear"), batch=4),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES)
+def test_matches_keras_after_every_epoch(case: str, dtype: str) -> None:
+    check(CASES[case].with_(dtype=dtype))
+
+
+# Each known-bad variant on a case it applies to (float64, whose resolution sees them all):
+# the per-epoch assertion must fail, from the first epoch.
+BUGS = {
+    "relu-derivative-one": "cce",
+    "tanh-derivative-1-minus-O": "hidden-tanh",
+    "sigmoid-derivative-dropped": "hidden-sigmoid",
+    "softmax-target-not-subtracted": "sparse-cce",
+    "mse-factor-two-dropped": "hidden-tanh",
+    "output-mean-dropped": "bce",
+    "loss-summed": "hidden-linear",
+    "adam-pytorch": "hidden-tanh",
+    "adam-no-bias-correction": "hidden-tanh",
+    "rmsprop-pytorch": "rmsprop",
+    "adagrad-pytorch": "adagrad",
+    "nesterov-as-momentum": "sgd-nesterov",
+}
+
+
+def test_every_known_bad_variant_has_a_case() -> None:
+    assert sorted(BUGS) == sorted(MINIBATCH_BUGS)
+
+
+@pytest.mark.parametrize("bug", BUGS)
+def test_a_known_bad_variant_is_caught_in_the_first_epoch(bug: str) -> None:
+    network = CASES[BUGS[bug]]
+    with pytest.raises(AssertionError, match=r"epoch 1\b"):
+        check(network, bug)
+
+
+def test_the_fast_keras_path_is_bit_identical_to_fit() -> None:
+    """One compiled loop over every batch of every epoch against one ``fit`` per epoch:
+    a partial last batch, a stateful optimizer, a shuffled order."""
+    network = CASES["cce"].with_(epochs=3, batch_size=4)
+    params = initial_network_params(network)
+    fast, plain = keras_side(network, params), keras_side(network, params, path="plain")
+    np.testing.assert_array_equal(fast.to_numpy(), plain.to_numpy())
+
+
+def test_pytorch_momentum_differs_from_keras_only_in_rounding() -> None:
+    """PyTorch keeps v = mu v + g and steps w -= eta v; Keras keeps m = mu m - eta g. Under a
+    constant learning rate these are the same updates: not a bug, and not in BUGS."""
+    from manual import optimizers
+
+    class PyTorchSGD(optimizers.SGD):
+        def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+            v = self.slot("v", key, w)
+            v = v * self.c32(self.config.momentum) + g
+            self.state["v"][key] = v
+            return w - self.c(self.config.learning_rate) * v
+
+    from comparisons.network import run_network_manual
+    from manual.minibatch import Pieces
+    from manual.optimizers import OPTIMIZERS
+
+    network = CASES["sgd-momentum"]
+    params = initial_network_params(network)
+    pytorch = run_network_manual(network, params, pieces=Pieces(optimizers=OPTIMIZERS | {"sgd": PyTorchSGD}))
+    keras = keras_side(network, params)
+    np.testing.assert_allclose(pytorch.to_numpy(), keras.to_numpy(), rtol=1e-12, atol=1e-13)
+
+
+# Random networks, drawn and shrunk by hypothesis: bounded and derandomized by default
+# (tests/conftest.py's "ci" profile), HYPOTHESIS_PROFILE=sweep for a long local search.
+HIDDEN = ("linear", "sigmoid", "tanh", "relu")
+OPTIMIZERS = [
+    OptimizerConfig("sgd", 0.05),
+    OptimizerConfig("sgd", 0.02, momentum=0.9),
+    OptimizerConfig("sgd", 0.02, momentum=0.5, nesterov=True),
+    OptimizerConfig("adam", 0.01),
+    OptimizerConfig("rmsprop", 0.005),
+    OptimizerConfig("adagrad", 0.05),
+]
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> NetworkSpec:
+    hidden = draw(st.lists(st.integers(1, 8), min_size=1, max_size=4))
+    loss = draw(st.sampled_from(KERAS_LOSSES))
+    classes = loss in ("categorical_crossentropy", "sparse_categorical_crossentropy")
+    layers = (draw(st.integers(1, 4)), *hidden, draw(st.integers(2 if classes else 1, 4)))
+    activations = tuple(draw(st.sampled_from(HIDDEN)) for _ in hidden)
+    out = output_activation(loss) if loss not in ("mean_squared_error", "mean_absolute_error") else None
+    rows = draw(st.integers(1, 12))
+    return NetworkSpec(
+        layers=layers,
+        activations=(*activations, out or draw(st.sampled_from(HIDDEN))),
+        loss=loss,
+        optimizer=draw(st.sampled_from(OPTIMIZERS)),
+        batch_size=draw(st.integers(1, rows)),
+        rows=rows,
+        dtype=draw(st.sampled_from(DTYPES)),
+        epochs=draw(st.integers(1, 6)),
+        order=draw(st.sampled_from(ORDERS)),
+        init=draw(st.sampled_from(INITS)),
+        seed=draw(st.integers(0, 3)),
+    )
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(networks())
+def test_any_network_matches_keras_after_every_epoch(network: NetworkSpec) -> None:
+    check(network)
