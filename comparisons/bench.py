@@ -39,6 +39,7 @@ from comparisons.network import NetworkSpec
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
+from manual.optimizers import OptimizerConfig
 
 __all__ = [
     "AUDIT_EXAMPLE",
@@ -93,6 +94,7 @@ def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, objec
 
 
 BENCH_NETWORK = {
+    "optimizer": OptimizerConfig("adam", 0.001),
     "layers": (4, 16, 16, 3),
     "activations": ("tanh", "relu", "softmax"),
     "loss": "categorical_crossentropy",

@@ -88,7 +88,11 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
         epochs=args.epochs,
         seed=args.seed,
     )
-    data = None if args.data is None else read_network_csv(args.data, list(args.target), args.features, base)
+    data = (
+        None
+        if args.data is None
+        else read_network_csv(args.data, list(args.target), args.features and list(args.features), base)
+    )
     specs = [
         base.with_(dtype=d, order=o, init=i)
         for d in (DTYPES if args.dtype == "all" else [args.dtype])

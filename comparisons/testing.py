@@ -15,6 +15,9 @@ from comparisons.ulp import ulp_frame
 __all__ = ["assert_trajectory_matches"]
 
 
+MAX_LISTED = 24
+
+
 def _mismatch_message(
     actual: pd.DataFrame, desired: pd.DataFrame, ulps: np.ndarray, bound: np.ndarray, header: str, row: int, dtype: str
 ) -> str:
@@ -30,11 +33,13 @@ def _mismatch_message(
         f"{len(bad)} of {len(names)} values differ by more than the tolerance",
         f"  {'value':<8} {'actual (manual)':>24} {'desired (keras)':>24} {'abs diff':>10} {'ULP':>8} {'allowed':>7}",
     ]
-    for i in bad:
+    for i in bad[:MAX_LISTED]:
         lines.append(
             f"  {names[i]:<8} {as_dtype(a[i])!s:>24} {as_dtype(d[i])!s:>24} "
             f"{abs(a[i] - d[i]):>10.3g} {ulps[row, i]:>8.3g} {bound[i]:>7g}"
         )
+    if len(bad) > MAX_LISTED:  # a wide network: the first ones in document order
+        lines.append(f"  ... and {len(bad) - MAX_LISTED} more")
     lines.append(f"  Max absolute difference: {np.max(np.abs(a - d)[bad]):.6g}")
     lines.append(f"  Max relative difference: {np.max(rel[bad]):.6g}")
     return "\n".join(lines)

@@ -8,6 +8,8 @@ is one more line in CASES; its known-bad variant one more line in BUGS.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -180,3 +182,111 @@ def networks(draw: st.DrawFn) -> NetworkSpec:
 @given(networks())
 def test_any_network_matches_keras_after_every_epoch(network: NetworkSpec) -> None:
     check(network)
+
+
+# The main job with --layers: same table, same exit statuses.
+
+NET = ["--layers", "3,4,2", "--epochs", "3", "--dtype", "float64", "--rows", "6"]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from comparisons.cli import main
+
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_the_main_job_on_a_network(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [*NET, "--activations", "relu,softmax", "--loss", "sparse_categorical_crossentropy", "--optimizer", "adam"]
+    status, out, err = run_cli(capsys, *argv, "--batch-size", "4", "--init", "all")
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == (
+        "manual (minibatch) vs Keras: 3-4-2 relu,softmax sparse_categorical_crossentropy adam(lr 0.001) batch 4, "
+        "6 rows of synthetic data, seed 0; ULPs counted with a floor of 0.1"
+    )
+    assert [line.split()[:4] for line in lines[2:5]] == [["network", "float64", "sequential", i] for i in INITS]
+    assert lines[-1] == "3 of 3 runs match Keras after every epoch"
+
+
+def test_a_known_bad_variant_on_the_command_line_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, *NET, "--optimizer", "adam", "--implementation", "adam-pytorch")
+    assert status == 1
+    assert "MISMATCH from epoch 1" in out
+
+
+def test_a_csv_with_target_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "iris.csv"
+    path.write_text("a,b,c,label,note\n5.1,3.5,1.4,0,1\n4.9,3.0,1.4,1,2\n6.2,2.9,4.3,2,3\n5.9,3.0,5.1,1,4\n")
+    argv = ["--layers", "3,5,3", "--loss", "sparse_categorical_crossentropy", "--data", str(path), "--target", "label"]
+    status, out, err = run_cli(capsys, *argv, "--features", "a,b,c", "--epochs", "3", "--dtype", "float32")
+    assert (status, err) == (0, "")
+    assert f"batch 1, {path}, seed 0" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["--problem", "regression"], "--problem selects the document's networks", id="problem-and-layers"),
+        pytest.param(["--activations", "tanh"], "2 layers after the input need as many activations, got 1", id="count"),
+        pytest.param(["--activations", "swish,linear"], "unknown activation 'swish'", id="unknown-activation"),
+        pytest.param(["--activations", "softmax,linear"], "softmax belongs to the output layer only", id="softmax"),
+        pytest.param(
+            ["--activations", "tanh,linear", "--loss", "binary_crossentropy"],
+            "binary_crossentropy needs a sigmoid output",
+            id="bce-linear",
+        ),
+        pytest.param(
+            ["--activations", "tanh,tanh", "--loss", "categorical_crossentropy"],
+            "categorical_crossentropy needs a softmax output",
+            id="cce-tanh",
+        ),
+        pytest.param(["--nesterov"], "--nesterov needs a --momentum above 0", id="nesterov"),
+        pytest.param(
+            ["--optimizer", "adam", "--momentum", "0.9"], "--momentum and --nesterov are sgd's", id="momentum"
+        ),
+        pytest.param(["--momentum", "1.5"], "argument --momentum: '1.5' is not in [0, 1)", id="momentum-range"),
+        pytest.param(["--layers", "3,x"], "is not a comma-separated list of widths", id="layers-text"),
+        pytest.param(
+            ["--data", "x.csv"], "--rows makes synthetic data; --data brings its own rows", id="rows-and-data"
+        ),
+        pytest.param(["--target", "y"], "--target and --features name columns of --data", id="target-alone"),
+        pytest.param(["--implementation", "b2-from-W2"], "is the document's network's", id="document-bug"),
+        pytest.param(["--implementation", "adam-pytorch"], "does not apply to 3-4-2", id="bug-does-not-apply"),
+    ],
+)
+def test_bad_network_options_are_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run_cli(capsys, *NET, *argv)
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1
+    assert message in err, err
+
+
+@pytest.mark.parametrize(
+    ("csv", "argv", "message"),
+    [
+        pytest.param("a,b,y\n1,2,3\n", ["--target", "y"], "2 feature columns (a, b) for an input of 3", id="features"),
+        pytest.param(
+            "a,b,c,y\n1,2,3,4\n", ["--target", "y", "--layers", "3,4,2"], "1 target columns for mean", id="targets"
+        ),
+        pytest.param(
+            "a,b,c,y\n1,2,3,2\n",
+            ["--target", "y", "--layers", "3,4,2", "--loss", "sparse_categorical_crossentropy"],
+            "row 2: class 2 is not in 0..1",
+            id="class",
+        ),
+        pytest.param("a,b,c,y\n1,2,3,x\n", ["--target", "y"], "row 2, column 'y': 'x' is not a number", id="cell"),
+        pytest.param("a,b,c\n1,2,3\n", ["--target", "y"], "missing column 'y'", id="missing"),
+    ],
+)
+def test_bad_network_csv_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, csv: str, argv: list[str], message: str
+) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(csv)
+    status, out, err = run_cli(capsys, "--layers", "3,4,1", *argv, "--data", str(path))
+    assert (status, out) == (2, "")
+    assert message in err, err
