@@ -343,13 +343,13 @@ def _isolated(
         worker = [sys.executable, "-m", "comparisons.audit_worker"]
         if sandboxed:
             for answer in (result, progress):
-                answer.chmod(0o666)  # the child may be nobody; the folder around them stays ours alone
+                answer.chmod(0o666)  # the child may run as a uid of its own; the folder around them stays ours alone
             names = {"result.npz": result, "progress": progress}
             results = {name: f"{sandbox.RESULTS}/{name}" for name in names}
             job = job | {"path": f"{sandbox.SUBMISSION}/{path.name}"}
-            nobody = [str(sandbox.NOBODY)] if os.geteuid() == 0 else []
-            command = [*worker, results["result.npz"], results["progress"], str(memory), cpu, *nobody]
-            copy = work / "submission"  # readable by nobody, whatever the original's mode
+            uid = [str(sandbox.child_uid())] if os.geteuid() == 0 else []
+            command = [*worker, results["result.npz"], results["progress"], str(memory), cpu, *uid]
+            copy = work / "submission"  # readable by any uid, whatever the original's mode
             shutil.copyfile(path, copy)
             copy.chmod(0o644)
             command, cwd = sandbox.wrap(command, copy, path.name, names), work
@@ -385,6 +385,8 @@ def _isolated(
                 with _LIVE_LOCK:
                     _LIVE.discard(child)
             lines = _tail(stderr)
+        if sandboxed:
+            returncode = sandbox.exit_status(returncode)
         if returncode != 0:
             if any("MemoryError" in line for line in lines[-3:]):
                 raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
@@ -600,6 +602,8 @@ def audit(
     contexts = {init: _job_context(spec, sides[init]) for init, spec in specs.items()}
     job = _job(path, contract, base, contexts)
     if functions is not None:
+        if sandboxed:
+            raise InputError("functions given in this process cannot run in the sandbox: give their file")
         job["functions"] = functions
         memory = None
     outcome = _user_runs(path, contract.label, job, timeout, memory, sandboxed)

@@ -410,8 +410,8 @@ def write_result(path: str, result: dict[str, Any]) -> None:
 
 
 def drop_to(uid: int) -> None:
-    """A root grader's child becomes ``uid`` (nobody) before any user code: the process limit
-    binds (the kernel exempts root from it) and nothing root owns is writable."""
+    """A root grader's sandboxed child becomes ``uid`` (one of its own) before any user code:
+    the process limit binds (the kernel exempts root from it) and nothing root owns is writable."""
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)

@@ -17,7 +17,7 @@ from pathlib import Path
 from comparisons.audit import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
-from comparisons.network_cli import add_network_options, network_runs
+from comparisons.network_cli import add_network_options, network_runs, refuse_network_options
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS, compare
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
@@ -68,7 +68,10 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=[*DTYPES, "all"], default="all")
     parser.add_argument("--order", choices=[*ORDERS, "all"], default="sequential", help="row order within each epoch")
     parser.add_argument(
-        "--init", choices=[*INITS, "all"], default="seed", help="initial weights (seed: all 0.1, biases 0)"
+        "--init",
+        choices=[*INITS, "all"],
+        default=None,
+        help="initial weights (default: seed, all 0.1 and biases 0, for the document's problems; random for --layers)",
     )
     parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=RunSpec.epochs)
     parser.add_argument(
@@ -313,9 +316,9 @@ def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> l
         args.implementation = "formulas"
     if args.implementation == "minibatch" or args.implementation in set(MINIBATCH_BUGS) - set(KNOWN_BUGS):
         raise InputError(f"--implementation {args.implementation} is for a network of your own (--layers)")
-    for option in ("activations", "target", "features", "rows"):
-        if getattr(args, option) is not None:
-            raise InputError(f"--{option} describes a network of your own: give --layers too")
+    refuse_network_options(args)
+    if args.init is None:
+        args.init = "seed"
     problems = list(PROBLEMS) if args.problem in (None, "all") else [args.problem]
     data = None
     if args.data is not None:

@@ -284,15 +284,16 @@ def run_network_keras(
     return pd.concat([pd.DataFrame({"epoch": np.arange(1, len(table) + 1)}), table], axis=1)
 
 
-def manual_pieces(spec: NetworkSpec, implementation: str) -> Pieces:
-    """``minibatch`` (the correct trainer) or a known-bad variant that applies to the spec."""
+def manual_pieces(spec: NetworkSpec, implementation: str, rows: int) -> Pieces:
+    """``minibatch`` (the correct trainer) or a known-bad variant that applies to the spec
+    trained on ``rows`` rows (a batch is never more than them)."""
     if implementation == "minibatch":
         return KERAS_PIECES
     if implementation not in MINIBATCH_BUGS:
         choices = ", ".join(["minibatch", *MINIBATCH_BUGS])
         raise InputError(f"unknown implementation {implementation!r} for a network (choose from {choices})")
     bug = MINIBATCH_BUGS[implementation]
-    if not bug.applies(spec.arch, spec.optimizer, spec.batch_size):
+    if not bug.applies(spec.arch, spec.optimizer, min(spec.batch_size, rows)):
         raise InputError(f"known bug {implementation!r} ({bug.diagnosis}) does not apply to {spec.network}")
     return bug.pieces
 
@@ -302,6 +303,6 @@ def compare_network(
 ) -> Comparison:
     """Both sides from the same initial weights over the same batches, diffed after every epoch."""
     params = initial_network_params(spec)
-    pieces = manual_pieces(spec, implementation)
+    pieces = manual_pieces(spec, implementation, len(network_data(spec, data)[0]))
     manual = run_network_manual(spec, params, data, pieces)
     return Comparison(spec=spec, manual=manual, keras=run_network_keras(spec, params, data))

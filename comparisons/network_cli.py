@@ -14,7 +14,7 @@ from manual.activations import ACTIVATIONS
 from manual.minibatch import KERAS_LOSSES
 from manual.optimizers import OPTIMIZERS, OptimizerConfig
 
-__all__ = ["add_network_options", "network_runs"]
+__all__ = ["NETWORK_ONLY", "add_network_options", "network_runs", "refuse_network_options"]
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -51,11 +51,11 @@ def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[
         help=f"one per layer after the input, from {', '.join(ACTIVATIONS)} "
         "(default: tanh, and at the output the loss's own: linear, sigmoid or softmax)",
     )
-    group.add_argument("--loss", choices=KERAS_LOSSES, default="mean_squared_error")
-    group.add_argument("--optimizer", choices=list(OPTIMIZERS), default="sgd", help="Keras's, with its defaults")
-    group.add_argument("--momentum", type=_fraction, default=0.0, help="sgd's momentum (default 0)")
-    group.add_argument("--nesterov", action="store_true", help="sgd's Nesterov momentum")
-    group.add_argument("--batch-size", type=whole_number, default=1, help="rows per update (default 1)")
+    group.add_argument("--loss", choices=KERAS_LOSSES, help="default mean_squared_error")
+    group.add_argument("--optimizer", choices=list(OPTIMIZERS), help="Keras's, with its defaults (default sgd)")
+    group.add_argument("--momentum", type=_fraction, help="sgd's momentum (default 0)")
+    group.add_argument("--nesterov", action="store_true", default=None, help="sgd's Nesterov momentum")
+    group.add_argument("--batch-size", type=whole_number, help="rows per update (default 1)")
     group.add_argument("--rows", type=whole_number, default=None, help="rows of seeded synthetic data (default 16)")
     group.add_argument("--target", type=_names, metavar="COL,...", help="with --data: the target columns")
     group.add_argument(
@@ -63,15 +63,27 @@ def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[
     )
 
 
+NETWORK_ONLY = ("activations", "loss", "optimizer", "momentum", "nesterov", "batch_size", "rows", "target", "features")
+
+
+def refuse_network_options(args: argparse.Namespace) -> None:
+    """Without --layers, the network's options would be ignored: say so instead."""
+    for option in NETWORK_ONLY:
+        if getattr(args, option) is not None:
+            raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
+
+
 def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.ndarray, np.ndarray] | None]:
     """Every spec the options ask for (``all`` dtypes, orders, inits expanded), and the CSV's data."""
     if args.problem is not None:
         raise InputError("--problem selects the document's networks and --layers describes your own: give one")
+    loss = args.loss or "mean_squared_error"
     activations = args.activations
     if activations is None:
-        activations = ("tanh",) * (len(args.layers) - 2) + (output_activation(args.loss),)
-    lr = DEFAULT_LEARNING_RATES[args.optimizer] if args.lr is None else args.lr
-    optimizer = OptimizerConfig(args.optimizer, lr, momentum=args.momentum, nesterov=args.nesterov)
+        activations = ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
+    name = args.optimizer or "sgd"
+    lr = DEFAULT_LEARNING_RATES[name] if args.lr is None else args.lr
+    optimizer = OptimizerConfig(name, lr, momentum=args.momentum or 0.0, nesterov=bool(args.nesterov))
     if args.data is None and (args.target or args.features):
         raise InputError("--target and --features name columns of --data")
     if args.data is not None and args.rows is not None:
@@ -81,9 +93,9 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
     base = NetworkSpec(
         layers=args.layers,
         activations=activations,
-        loss=args.loss,
+        loss=loss,
         optimizer=optimizer,
-        batch_size=args.batch_size,
+        batch_size=args.batch_size or 1,
         rows=16 if args.rows is None else args.rows,
         epochs=args.epochs,
         seed=args.seed,
@@ -97,6 +109,7 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
         base.with_(dtype=d, order=o, init=i)
         for d in (DTYPES if args.dtype == "all" else [args.dtype])
         for o in (ORDERS if args.order == "all" else [args.order])
-        for i in (INITS if args.init == "all" else [args.init])
+        # asymmetric by default: with every weight 0.1 a layer's neurons stay interchangeable
+        for i in (INITS if args.init == "all" else [args.init or "random"])
     ]
     return specs, data

@@ -5,9 +5,12 @@
 except a small tmpfs at /tmp (its working folder) and the two files it answers
 in; no network (a namespace of its own, with only a loopback of its own); its
 own process namespace (it sees no other process, and everything in it dies with
-the grader); and, where the grader runs as root, the child drops to ``nobody``
-before any user code runs, so the process limit binds and nothing the grader
-owns is writable.
+the grader); and, where the grader runs as root, the child drops to a uid of
+its own (``child_uid``: one per child, so one child's fork loop cannot use up
+another's process limit) before any user code runs, so the process limit binds
+and nothing the grader owns is writable. The root of its filesystem is
+remounted read-only last, so the folders bwrap makes there are not writable
+either, even where bwrap runs unprivileged and the child owns them.
 
 What is mounted, read-only: the system's /usr (and its /bin, /lib links), the
 Python installation and the folder numpy is installed in, this project's two
@@ -23,18 +26,34 @@ child to find that out once, and says why in one line.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["INSTALL", "NOBODY", "RESULTS", "SUBMISSION", "TMP_MIB", "available", "problem", "wrap"]
+__all__ = [
+    "INSTALL",
+    "RESULTS",
+    "SUBMISSION",
+    "TMP_MIB",
+    "available",
+    "child_uid",
+    "exit_status",
+    "problem",
+    "wrap",
+]
 
-INSTALL = "apt-get install bubblewrap (Debian, Ubuntu), dnf install bubblewrap (Fedora)"
-NOBODY = 65534  # the uid and gid a root grader's children drop to
+INSTALL = "apt-get install bubblewrap (Debian, Ubuntu) or dnf install bubblewrap (Fedora), version 0.7 or later"
+# a root grader's children drop to uids of their own, away from any real user's: the process
+# limit counts per uid, so each child gets its own 256
+_FIRST_UID, _UIDS = 1_610_000_000, 100_000
+_uids = itertools.count()
+_uids_lock = threading.Lock()
 SUBMISSION = "/run/submission"  # where the child finds the submission (read-only)
 RESULTS = "/run/audit"  # the result and progress files, the only files outside /tmp it may write
 # its /tmp, also its working folder: a tmpfs, gone when it ends; twice the file-size limit, so one
@@ -42,6 +61,16 @@ RESULTS = "/run/audit"  # the result and progress files, the only files outside 
 TMP_MIB = 128
 
 _PROJECT = Path(__file__).resolve().parent.parent
+
+
+def child_uid() -> int:
+    with _uids_lock:
+        return _FIRST_UID + next(_uids) % _UIDS
+
+
+def exit_status(status: int) -> int:
+    """bwrap reports a child killed by signal n as 128 + n: as Popen reports it, -n."""
+    return -(status - 128) if status > 128 else status
 
 
 def available() -> str | None:
@@ -74,7 +103,7 @@ def _python() -> list[str]:
         _PROJECT / "manual",
     }
     outside_usr = sorted(str(f) for f in folders if f.is_dir() and not f.is_relative_to("/usr"))
-    # bwrap makes missing parents 0700: made here 0755, or nobody could reach what is inside
+    # bwrap makes missing parents 0700: made here 0755, or a child of another uid could not reach what is inside
     parents = sorted({str(p) for f in outside_usr for p in Path(f).parents if p != Path("/")} - set(outside_usr))
     made = [arg for parent in parents for arg in ("--perms", "0755", "--dir", parent)]
     return made + [arg for folder in outside_usr for arg in ("--ro-bind", folder, folder)]
@@ -95,7 +124,7 @@ def wrap(command: list[str], submission: Path, name: str, results: dict[str, Pat
     args += ["--perms", "0755", "--dir", RESULTS]
     for name, path in results.items():
         args += ["--bind", str(path), f"{RESULTS}/{name}"]
-    return [*args, "--chdir", "/tmp", "--", *command]
+    return [*args, "--remount-ro", "/", "--chdir", "/tmp", "--", *command]
 
 
 @functools.cache
@@ -104,14 +133,17 @@ def problem() -> str | None:
     if available() is None:
         return f"bubblewrap (bwrap) is not installed: {INSTALL}"
     probe = Path(__file__)
-    command = [sys.executable, "-c", "import numpy"]
+    # what a child does before user code: become its own uid (as root), then import the worker
+    uid = child_uid()
+    drop = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); " if os.geteuid() == 0 else ""
+    command = [sys.executable, "-c", drop + "import numpy, comparisons.audit_worker"]
     try:
         done = subprocess.run(
             wrap(command, probe, probe.name, {}),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=60,
-            env={"PATH": os.defpath, "PYTHONNOUSERSITE": "1"},
+            env={"PATH": os.defpath, "PYTHONNOUSERSITE": "1", "PYTHONPATH": str(_PROJECT)},
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:

@@ -18,7 +18,8 @@ def linear(z: Value) -> Value:
 
 
 def sigmoid(z: Value) -> Value:
-    return 1 / (1 + np.exp(-z))
+    with np.errstate(over="ignore"):  # e^-z overflows to inf for z below about -709: 1 / inf is the 0 wanted
+        return 1 / (1 + np.exp(-z))
 
 
 def tanh(z: Value) -> Value:

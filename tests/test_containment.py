@@ -154,7 +154,8 @@ def _hostile(folder: Path, home_file: Path, out: Path, port: int) -> dict[str, s
     beside, sibling = folder / "planted.txt", folder / "correct.py"
     tries_writes = f"""
 import os
-for target in [{str(beside)!r}, {str(home_file)!r}, {str(out / "planted.txt")!r}, __file__ + ".planted"]:
+outside = [{str(beside)!r}, {str(home_file)!r}, {str(out / "planted.txt")!r}]
+for target in outside + [__file__ + ".planted", "/planted", "/run/planted", "/run/audit/planted"]:
     try:
         with open(target, "w") as planted:
             planted.write("x")
@@ -307,8 +308,8 @@ def test_grade_without_bwrap_says_how_to_install_it_or_go_without(
     assert main(argv) == 2
     assert capsys.readouterr().err == (
         "python -m comparisons: error: bubblewrap (bwrap) is not installed: apt-get install bubblewrap "
-        "(Debian, Ubuntu), dnf install bubblewrap (Fedora); or pass --no-sandbox to run grade's code "
-        "under the process limits only\n"
+        "(Debian, Ubuntu) or dnf install bubblewrap (Fedora), version 0.7 or later; or pass --no-sandbox "
+        "to run grade's code under the process limits only\n"
     )
     assert main([*argv, "--no-sandbox"]) == 0
     assert json.loads(capsys.readouterr().out)["verdict"] == "match"
@@ -338,5 +339,10 @@ def test_the_probes_catch_a_child_that_is_not_sandboxed(capsys: pytest.CaptureFi
         "caller.py": "importing it raised RuntimeError: connected to the grader's machine (caller.py line 8)",
         "correct.py": "",
         "snoop.py": "importing it raised RuntimeError: saw the grader's environment or files (snoop.py line 4)",
-        "writer.py": f"importing it raised RuntimeError: wrote {folder / 'planted.txt'} (writer.py line 9)",
+        "writer.py": f"importing it raised RuntimeError: wrote {folder / 'planted.txt'} (writer.py line 10)",
     }
+
+
+def test_a_signal_through_bwrap_reads_as_popen_reports_it() -> None:
+    """bwrap exits 128 + n for a child killed by signal n; the audit names signals by Popen's -n."""
+    assert [sandbox.exit_status(s) for s in (0, 1, 2, 137, 152)] == [0, 1, 2, -9, -24]

@@ -70,6 +70,7 @@ CASES = {
     "adagrad": spec((3, 4, 2), ("tanh", "sigmoid"), "binary_crossentropy", OptimizerConfig("adagrad", 0.05)),
     "batch-1": spec((3, 4, 2), ("tanh", "linear"), batch=1),
     "batch-all-rows": spec((3, 4, 2), ("tanh", "linear"), batch=10),
+    "batch-larger-than-the-data": spec((3, 4, 2), ("tanh", "linear"), batch=14),
     "four-hidden-layers": spec((2, 6, 5, 4, 3, 1), ("tanh", "relu", "sigmoid", "tanh", "linear"), batch=4),
 }
 
@@ -168,7 +169,7 @@ def networks(draw: st.DrawFn) -> NetworkSpec:
         activations=(*activations, out or draw(st.sampled_from(HIDDEN))),
         loss=loss,
         optimizer=draw(st.sampled_from(OPTIMIZERS)),
-        batch_size=draw(st.integers(1, rows)),
+        batch_size=draw(st.integers(1, rows + 2)),  # above the rows: one batch of them all, as Keras
         rows=rows,
         dtype=draw(st.sampled_from(DTYPES)),
         epochs=draw(st.integers(1, 6)),
@@ -290,3 +291,13 @@ def test_bad_network_csv_is_one_line_and_exit_2(
     status, out, err = run_cli(capsys, "--layers", "3,4,1", *argv, "--data", str(path))
     assert (status, out) == (2, "")
     assert message in err, err
+
+
+@pytest.mark.parametrize(
+    "option", [["--optimizer", "adam"], ["--batch-size", "8"], ["--nesterov"], ["--loss", "mean_absolute_error"]]
+)
+def test_network_options_without_layers_are_refused(capsys: pytest.CaptureFixture[str], option: list[str]) -> None:
+    """Not ignored: the document's batch-1 SGD would run and exit 0 as if they had been applied."""
+    status, out, err = run_cli(capsys, "--problem", "regression", "--epochs", "2", *option)
+    assert (status, out) == (2, "")
+    assert f"{option[0]} describes a network of your own: give --layers too" in err
