@@ -48,6 +48,8 @@ def test_bench_notices_when_the_paths_differ(
     assert json.loads(capsys.readouterr().out)["identical"] is False
 
 
+@pytest.mark.long  # two fresh processes, one importing TensorFlow (about 10 s); test_cache's fresh-process
+# test holds the property it times (a cached repeat never imports TensorFlow) in the default run
 def test_bench_audit_times_a_first_and_a_cached_repeat(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--part", "audit", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
