@@ -596,14 +596,16 @@ def audit(
     they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
     bubblewrap (comparisons.sandbox)."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
+    if sandboxed and functions is not None:
+        raise InputError("functions given in this process cannot run in the sandbox: give their file")
+    if sandboxed and sandbox.problem() is not None:
+        raise InputError(str(sandbox.problem()))
     notebook = check_source(path) if functions is None else None
     specs = {init: base.with_(init=init) for init in inits}
     sides = {init: keras_side(spec) for init, spec in specs.items()}
     contexts = {init: _job_context(spec, sides[init]) for init, spec in specs.items()}
     job = _job(path, contract, base, contexts)
     if functions is not None:
-        if sandboxed:
-            raise InputError("functions given in this process cannot run in the sandbox: give their file")
         job["functions"] = functions
         memory = None
     outcome = _user_runs(path, contract.label, job, timeout, memory, sandboxed)

@@ -22,6 +22,7 @@ import pandas as pd
 from comparisons import cache
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
+from comparisons.run import trajectory_frame
 from comparisons.spec import DTYPES, INITS, ORDERS, random_params, row_order, seed_params
 from comparisons.tolerances import Tolerance, network_tolerance
 from manual import Architecture, Params, from_keras_weights, parameter_names, to_keras_weights
@@ -231,19 +232,12 @@ def keras_network(arch: Architecture, dtype: str, optimizer: OptimizerConfig) ->
     return build_network(arch.sizes, arch.activations, arch.loss, dtype, optimizer.name, optimizer.keras_arguments())
 
 
-def frame(arch: Architecture, params: list[Params], losses: np.ndarray) -> pd.DataFrame:
-    columns: dict[str, object] = {"epoch": np.arange(1, len(losses) + 1), "loss": losses}
-    for key, index, name in parameter_names(arch):
-        columns[name] = np.array([p[key][index] for p in params], dtype=losses.dtype)
-    return pd.DataFrame(columns)
-
-
 def run_network_manual(
     spec: NetworkSpec, params: Params, data: tuple[np.ndarray, np.ndarray] | None = None, pieces: Pieces = KERAS_PIECES
 ) -> pd.DataFrame:
     X, Y = network_data(spec, data)
     result = train_batches(spec.arch, spec.optimizer, params, X, Y, row_order(spec, len(X)), spec.batch_size, pieces)
-    return frame(spec.arch, result.params, result.losses)
+    return trajectory_frame(spec.arch, result.params, result.losses)
 
 
 def run_network_keras(
