@@ -17,7 +17,13 @@ from pathlib import Path
 from comparisons.audit import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
-from comparisons.network_cli import add_network_options, network_runs, refuse_network_options
+from comparisons.network_cli import (
+    add_network_options,
+    add_sheet_network_options,
+    network_runs,
+    refuse_network_options,
+    sheet_network,
+)
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS, compare
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
@@ -169,11 +175,12 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             parser.add_argument(
                 "--network",
                 choices=[*PROBLEMS, "auto"],
-                required=True,
-                help="auto: each block of consecutive formulas against the network that fits it best",
+                help="the document's network; auto: each block of consecutive formulas against the "
+                "network that fits it best (or --layers for your own)",
             )
         else:
-            parser.add_argument("--network", choices=list(PROBLEMS), required=True)
+            parser.add_argument("--network", choices=list(PROBLEMS), help="the document's network (or --layers)")
+        add_sheet_network_options(parser)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
     if command in ("audit", "grade"):
@@ -536,16 +543,20 @@ def _grade(args: argparse.Namespace) -> int:
 def _formulas_audit(args: argparse.Namespace) -> int:
     from comparisons.formula_audit import PageAudit, SheetAudit, audit_page, audit_sheet, read_sheet
 
+    network = sheet_network(args)
     sheet = read_sheet(Path(args.file))
-    result: PageAudit | SheetAudit = audit_page(sheet) if args.network == "auto" else audit_sheet(sheet, args.network)
+    result: PageAudit | SheetAudit = audit_page(sheet) if network == "auto" else audit_sheet(sheet, network)
     print(json.dumps(result.as_json()) if args.json else result.as_text())
     return 0 if result.clean else 1
 
 
 def _formulas_derive(args: argparse.Namespace) -> int:
-    from comparisons.derive import derive_sheet
+    from comparisons.derive import derive_network_sheet, derive_sheet
+    from comparisons.formula_audit import network_title
 
-    print(derive_sheet(args.network), end="")
+    network = sheet_network(args)
+    sheet = derive_sheet(network) if isinstance(network, str) else derive_network_sheet(network, network_title(network))
+    print(sheet, end="")
     return 0
 
 

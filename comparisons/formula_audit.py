@@ -36,6 +36,7 @@ __all__ = [
     "audit_sheet",
     "evaluate",
     "finite_differences",
+    "network_title",
     "read_sheet",
     "true_gradients",
 ]
@@ -304,7 +305,14 @@ _CALLS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-_BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power}
+_BINARY: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "pow": np.power,
+    "gt": lambda a, b: np.greater(a, b).astype(np.float64),  # the indicator 1[a > b]
+}
 
 
 def evaluate(node: Node, env: dict[str, np.ndarray], line: int) -> np.ndarray:
@@ -356,10 +364,15 @@ def _skipped(sheet: Sheet, position: int, reason: str, label: str | None = None)
     return Verdict(line, label, "skipped", cell=cell, reason=reason)
 
 
-def audit_sheet(sheet: Sheet, network: str, seed: int = 0, formulas: list[Formula] | None = None) -> SheetAudit:
+def audit_sheet(
+    sheet: Sheet, network: str | Architecture, seed: int = 0, formulas: list[Formula] | None = None
+) -> SheetAudit:
     """Every formula (``formulas``: only these of the sheet's) against the network's true
-    gradients at many random points; lines that could not be read come back as skipped."""
-    arch = PROBLEMS[network].arch
+    gradients at many random points; lines that could not be read come back as skipped.
+    ``network``: one of the document's by name, or any dense network with one output."""
+    arch = PROBLEMS[network].arch if isinstance(network, str) else network
+    if not isinstance(network, str):
+        network = network_title(arch)
     chosen = sheet.formulas if formulas is None else formulas
     params, X, y = _points(arch, seed)
     env = _environment(arch, params, X, y)
@@ -384,6 +397,11 @@ def audit_sheet(sheet: Sheet, network: str, seed: int = 0, formulas: list[Formul
     missing = [name for name in order if name not in correct]
     duplicates = list(dict.fromkeys(label for label in labels if label is not None and labels.count(label) > 1))
     return SheetAudit(network, ordered, missing, duplicates)
+
+
+def network_title(arch: Architecture) -> str:
+    """``3-4-1 tanh,sigmoid binary_crossentropy``: how a sheet's audit names a network of the user's."""
+    return f"{'-'.join(map(str, arch.sizes))} {','.join(arch.activations)} {arch.loss}"
 
 
 BLOCK_GAP = 3  # this many non-blank lines without a formula between two formulas end a block

@@ -8,9 +8,10 @@ position (1-based column in the line).
 
 Notation: \\frac, \\dfrac or \\tfrac of the loss (L, J, E, C or \\mathcal{L}) by \\partial or d;
 parameters w^k_{ij} (also w_{ij}^{k}, w^{k}_{ij}, w^{[k]}_{ij}) and b_{kj};
-quantities O_{kj}, x_{i1}, x_{i2} (or x_{11}, x_{12}), y, \\hat{y} (or \\hat y); numbers,
+quantities O_{kj}, x_{i1} ... x_{i9} (or x_{11} ...), y, \\hat{y} (or \\hat y); numbers,
 + -, \\cdot, \\times, implicit multiplication, ( ) and \\left( \\right), \\frac{}{}, powers,
-\\log, \\ln, \\exp, \\sigma, $ and $$, and spacing commands.
+\\log, \\ln, \\exp, \\sigma, relu's derivative as the indicator \\mathbb{1}[O_{kj} > 0],
+$ and $$, and spacing commands.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ __all__ = [
     "parse_formula",
 ]
 
-# ("num", value) | ("sym", name, column) | ("neg", a) | ("add"|"sub"|"mul"|"div"|"pow", a, b) | ("call", fn, a)
+# ("num", value) | ("sym", name, column) | ("neg", a) | ("add"|"sub"|"mul"|"div"|"pow"|"gt", a, b)
+# | ("call", fn, a); "gt" only inside the indicator \mathbb{1}[a > b], 1 where a > b, else 0
 Node = tuple[Union[str, float, "Node"], ...]
 
 # \frac (or \dfrac, \tfrac) of the loss, by \partial or d, the loss named L, J, E or C (or \mathcal{L})
@@ -91,7 +93,7 @@ def _tokens(text: str, offset: int) -> list[_Token]:
         elif ch.isalpha() and ch.isascii():
             tokens.append(_Token("letter", ch, column))
             i += 1
-        elif ch in "+-*/^_{}()[]=":
+        elif ch in "+-*/^_{}()[]=>":
             tokens.append(_Token(ch, ch, column))
             i += 1
         else:
@@ -146,6 +148,7 @@ class _Parser:
             "\\left",
             *_FRACS,
             "\\hat",
+            "\\mathbb",
             *_FUNCTIONS,
         )
 
@@ -224,6 +227,8 @@ class _Parser:
         if token.text in _FUNCTIONS:
             self.take()
             return ("call", _FUNCTIONS[token.text], self.power())
+        if token.text == "\\mathbb":
+            return self.indicator()
         if token.text == "\\hat":
             self.take()
             braced = self.at("{")
@@ -239,6 +244,30 @@ class _Parser:
             self.take()
             return self.symbol_from(token)
         raise FormulaSyntaxError(f"unexpected '{token.text}'", token.column)
+
+    def indicator(self) -> Node:
+        """\\mathbb{1}[a > b] (or with ( ), \\left[ \\right]): 1 where a > b, else 0."""
+        self.take("\\mathbb")
+        self.take("{")
+        one = self.take()
+        if one.text != "1":
+            raise FormulaSyntaxError(
+                f"only the indicator \\mathbb{{1}} is known, not \\mathbb{{{one.text}}}", one.column
+            )
+        self.take("}")
+        left = self.at("\\left")
+        if left:
+            self.take()
+        opening = self.take()
+        if opening.text not in ("[", "("):
+            raise FormulaSyntaxError(f"expected '[' after \\mathbb{{1}}, found '{opening.text}'", opening.column)
+        a = self.expression()
+        self.take(">")
+        b = self.expression()
+        if left:
+            self.take("\\right")
+        self.take("]" if opening.text == "[" else ")")
+        return ("gt", a, b)
 
     def script_text(self) -> str:
         """The raw letters and digits of a sub- or superscript: _{11}, _1, ^{2}."""
@@ -280,8 +309,8 @@ class _Parser:
             self.take("_")
             index = self.script_text()
             if letter == "x":
-                if len(index) != 2 or index[1] not in "12" or index[0] not in "i1":
-                    raise FormulaSyntaxError(f"unknown input x_{{{index}}} (x_{{i1}} or x_{{i2}})", token.column)
+                if len(index) != 2 or not index[1].isdigit() or index[1] == "0" or index[0] not in "i1":
+                    raise FormulaSyntaxError(f"unknown input x_{{{index}}} (x_{{i1}}, x_{{i2}}, ...)", token.column)
                 return ("sym", f"x_{index[1]}", token.column)
             return ("sym", f"{letter}_{index}", token.column)
         if letter == "y":

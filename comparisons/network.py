@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LEARNING_RATES",
     "NetworkSpec",
+    "check_network",
     "compare_network",
     "network_data",
     "output_activation",

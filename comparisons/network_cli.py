@@ -8,13 +8,27 @@ from collections.abc import Callable
 import numpy as np
 
 from comparisons.errors import InputError
-from comparisons.network import DEFAULT_LEARNING_RATES, NetworkSpec, output_activation, read_network_csv
+from comparisons.network import (
+    DEFAULT_LEARNING_RATES,
+    NetworkSpec,
+    check_network,
+    output_activation,
+    read_network_csv,
+)
 from comparisons.spec import DTYPES, INITS, ORDERS
+from manual import Architecture
 from manual.activations import ACTIVATIONS
 from manual.minibatch import KERAS_LOSSES
 from manual.optimizers import OPTIMIZERS, OptimizerConfig
 
-__all__ = ["NETWORK_ONLY", "add_network_options", "network_runs", "refuse_network_options"]
+__all__ = [
+    "NETWORK_ONLY",
+    "add_network_options",
+    "add_sheet_network_options",
+    "network_runs",
+    "refuse_network_options",
+    "sheet_network",
+]
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -113,3 +127,45 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
         for i in (INITS if args.init == "all" else [args.init or "random"])
     ]
     return specs, data
+
+
+SHEET_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
+SHEET_LOSSES = ("mean_squared_error", "binary_crossentropy")
+
+
+def add_sheet_network_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("a network of your own (instead of --network)")
+    group.add_argument("--layers", type=_widths, metavar="N,...,1", help="widths from the input to the one output")
+    group.add_argument(
+        "--activations",
+        type=_names,
+        metavar="ACT,...",
+        help=f"one per layer after the input, from {', '.join(SHEET_ACTIVATIONS)} "
+        "(default: tanh, and at the output the loss's own: linear or sigmoid)",
+    )
+    group.add_argument("--loss", choices=SHEET_LOSSES, help="default mean_squared_error")
+
+
+def sheet_network(args: argparse.Namespace) -> str | Architecture:
+    """The document's network by name (``--network``), or the user's (``--layers``): one
+    output, as the sheets' notation has one y, and the neurons a sheet can write."""
+    if args.layers is None:
+        for option in ("activations", "loss"):
+            if getattr(args, option) is not None:
+                raise InputError(f"--{option} describes a network of your own: give --layers too")
+        if args.network is None:
+            raise InputError("give --network (the document's) or --layers (your own)")
+        return str(args.network)
+    if args.network is not None:
+        raise InputError("--network names the document's networks and --layers describes your own: give one")
+    loss = args.loss or "mean_squared_error"
+    activations = args.activations or ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
+    check_network(args.layers, activations, loss)
+    if args.layers[-1] != 1:
+        raise InputError(f"a formula sheet has one output y: --layers must end in 1, not {args.layers[-1]}")
+    if max(args.layers) > 9:
+        raise InputError("a formula sheet writes one digit per index (w^k_{ij}): widths up to 9")
+    odd = [a for a in activations if a not in SHEET_ACTIVATIONS]
+    if odd:
+        raise InputError(f"a formula sheet's neurons are {', '.join(SHEET_ACTIVATIONS)}, not {odd[0]}")
+    return Architecture(tuple(args.layers), tuple(activations), loss)

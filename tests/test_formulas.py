@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -299,3 +300,82 @@ def test_auto_gives_each_table_of_the_page_its_network(capsys: pytest.CaptureFix
         assert [{**line, "line": line["line"] - offset} for line in block["lines"]] == alone["lines"]
         assert (block["missing"], block["duplicates"]) == (alone["missing"], alone["duplicates"])
     assert page["skipped"] == []
+
+
+# Sheets for a network of one's own: derived, then audited against Keras's gradients.
+
+NETWORKS = {
+    "relu-sigmoid-bce": ["--layers", "3,2,1", "--activations", "relu,sigmoid", "--loss", "binary_crossentropy"],
+    "tanh-linear-mse": ["--layers", "2,3,1", "--activations", "tanh,linear"],
+    "two-hidden-sigmoid-tanh-relu": ["--layers", "2,3,2,1", "--activations", "sigmoid,tanh,relu"],
+    "sigmoid-output-mse": ["--layers", "1,2,1", "--activations", "linear,sigmoid"],
+}
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_a_derived_sheet_of_any_network_is_correct_line_by_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, network: str
+) -> None:
+    options = NETWORKS[network]
+    status, out, _ = run(capsys, "derive", *options)
+    assert status == 0
+    path = tmp_path / "derived.tex"
+    path.write_text(out)
+    status, out, err = run(capsys, "audit", str(path), *options, "--json")
+    report = json.loads(out)
+    assert (status, err, report["missing"]) == (0, "", [])
+    widths = [int(n) for n in options[1].split(",")]
+    assert len(report["lines"]) == sum(a * b + b for a, b in itertools.pairwise(widths))
+
+
+@pytest.mark.parametrize(
+    ("network", "written", "slip", "verdict"),
+    [
+        pytest.param("relu-sigmoid-bce", r"\mathbb{1}[O_{11} > 0] \cdot x_{i2}", "x_{i2}", "wrong", id="relu-slope"),
+        pytest.param("tanh-linear-mse", r"\left(1 - O_{12}^{2}\right) \cdot x_{i1}", "x_{i1}", "wrong", id="tanh"),
+        pytest.param(
+            "tanh-linear-mse",
+            r"-2\left(y - \hat{y}\right) \cdot O_{11}",
+            r"-\left(y - \hat{y}\right) \cdot O_{11}",
+            "factor",
+            id="two",
+        ),
+    ],
+)
+def test_a_slip_in_a_derived_sheet_is_found(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, network: str, written: str, slip: str, verdict: str
+) -> None:
+    options = NETWORKS[network]
+    out = run(capsys, "derive", *options)[1]
+    assert out.count(written) >= 1
+    path = tmp_path / "slipped.tex"
+    path.write_text(out.replace(written, slip, 1))
+    status, out, _ = run(capsys, "audit", str(path), *options, "--json")
+    verdicts = [line["verdict"] for line in json.loads(out)["lines"]]
+    assert status == 1
+    assert verdicts.count(verdict) == 1
+    assert verdicts.count("correct") == len(verdicts) - 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["--layers", "3,2,2"], "a formula sheet has one output y: --layers must end in 1", id="outputs"),
+        pytest.param(["--layers", "3,2,1", "--network", "regression"], "give one", id="both"),
+        pytest.param(["--loss", "binary_crossentropy"], "--loss describes a network of your own", id="loss-alone"),
+        pytest.param([], "give --network (the document's) or --layers (your own)", id="neither"),
+        pytest.param(["--layers", "12,2,1"], "widths up to 9", id="wide"),
+        pytest.param(
+            ["--layers", "3,2,1", "--activations", "relu,linear", "--loss", "binary_crossentropy"],
+            "needs a sigmoid output",
+            id="bce",
+        ),
+    ],
+)
+def test_a_sheet_network_that_cannot_be_written_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    status, out, err = run(capsys, "derive", *argv)
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1
+    assert message in err, err
