@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -55,17 +55,36 @@ def _fraction(text: str) -> float:
     return value
 
 
-def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[[str], int]) -> None:
-    group = parser.add_argument_group("a network of your own (instead of --problem)")
-    group.add_argument("--layers", type=_widths, metavar="N,N,...", help="widths from the input to the output")
+def _shape_options(
+    parser: argparse.ArgumentParser,
+    instead: str,
+    activations: Sequence[str],
+    losses: Sequence[str],
+    outputs: str,
+    one: bool = False,
+) -> argparse._ArgumentGroup:
+    """--layers, --activations and --loss: the network's shape, as the main job and the sheets
+    take it (``outputs``: the output activations the losses go with; ``one``: one output only)."""
+    group = parser.add_argument_group(f"a network of your own (instead of {instead})")
+    group.add_argument(
+        "--layers",
+        type=_widths,
+        metavar="N,...,1" if one else "N,N,...",
+        help="widths from the input to the one output" if one else "widths from the input to the output",
+    )
     group.add_argument(
         "--activations",
         type=_names,
         metavar="ACT,...",
-        help=f"one per layer after the input, from {', '.join(ACTIVATIONS)} "
-        "(default: tanh, and at the output the loss's own: linear, sigmoid or softmax)",
+        help=f"one per layer after the input, from {', '.join(activations)} "
+        f"(default: tanh, and at the output the loss's own: {outputs})",
     )
-    group.add_argument("--loss", choices=KERAS_LOSSES, help="default mean_squared_error")
+    group.add_argument("--loss", choices=losses, help="default mean_squared_error")
+    return group
+
+
+def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[[str], int]) -> None:
+    group = _shape_options(parser, "--problem", list(ACTIVATIONS), KERAS_LOSSES, "linear, sigmoid or softmax")
     group.add_argument("--optimizer", choices=list(OPTIMIZERS), help="Keras's, with its defaults (default sgd)")
     group.add_argument("--momentum", type=_fraction, help="sgd's momentum (default 0)")
     group.add_argument("--nesterov", action="store_true", default=None, help="sgd's Nesterov momentum")
@@ -134,16 +153,7 @@ SHEET_LOSSES = ("mean_squared_error", "binary_crossentropy")
 
 
 def add_sheet_network_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("a network of your own (instead of --network)")
-    group.add_argument("--layers", type=_widths, metavar="N,...,1", help="widths from the input to the one output")
-    group.add_argument(
-        "--activations",
-        type=_names,
-        metavar="ACT,...",
-        help=f"one per layer after the input, from {', '.join(SHEET_ACTIVATIONS)} "
-        "(default: tanh, and at the output the loss's own: linear or sigmoid)",
-    )
-    group.add_argument("--loss", choices=SHEET_LOSSES, help="default mean_squared_error")
+    _shape_options(parser, "--network", SHEET_ACTIVATIONS, SHEET_LOSSES, "linear or sigmoid", one=True)
 
 
 def sheet_network(args: argparse.Namespace) -> str | Architecture:
