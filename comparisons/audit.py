@@ -44,6 +44,7 @@ from comparisons.diagnosis import (
     gradient_distance,
 )
 from comparisons.errors import InputError
+from comparisons.network import NetworkSpec, initial_network_params, keras_network, network_data
 from comparisons.notebook import NotebookCode, NotebookError, read_notebook
 from comparisons.problems import PROBLEMS
 from comparisons.run import dataset_arrays, initial_params, keras_model, keras_settings
@@ -51,7 +52,8 @@ from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.bugs import buggy_step, bugs_for
-from manual.network import from_keras_weights, in_document_order, parameter_names, to_keras_weights
+from manual.minibatch import batch_rows
+from manual.network import Architecture, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.training import steps
 
 __all__ = [
@@ -98,9 +100,10 @@ class Divergence:
     init: str
     epoch: int  # 1-based
     step: int  # 1-based, within the epoch
-    row: int  # 0-based index into the dataset
+    row: int  # 0-based index into the dataset (a batch's first row)
     row_values: dict[str, float]
     parameters: list[dict[str, Any]]  # name, array, index, user, keras, distance
+    batch: list[int] = field(default_factory=list)  # a step's rows, where it takes more than one
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Audit:
     findings: list[Finding] = field(default_factory=list)
     bugs: list[str] | None = field(default=None)  # the known bugs that reproduce the trajectory
     notebook: NotebookCode | None = None  # what of a notebook was run
+    per_parameter: bool = True  # False: a network of the user's, which the diagnosis does not explain
     # per init, per step: "distance" (the largest over the loss and every parameter), "user_loss", "keras_loss"
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -202,22 +206,43 @@ class _KerasSide:
     grads: np.ndarray  # (K, P) dL/dparameter at ``before[k]`` on row k, by tf.GradientTape
 
 
-@functools.lru_cache(maxsize=64)
-def _context(spec: RunSpec) -> dict[str, Any]:
-    """The run's start, rows and order: computed once per spec, so threads grading a class never
-    build Keras-initialized weights at the same time (Keras's seeding is global). Read-only."""
-    X, y = dataset_arrays(spec, None)
-    return {"params": initial_params(spec), "X": X, "y": y, "order": row_order(spec, len(X)), "lr": spec.learning_rate}
+AuditSpec = RunSpec | NetworkSpec  # the document's networks, or one of the user's trained by plain SGD
+
+
+def _arch(spec: AuditSpec) -> Architecture:
+    return spec.arch if isinstance(spec, NetworkSpec) else spec.definition.arch
 
 
 @functools.lru_cache(maxsize=64)
-def keras_side(spec: RunSpec) -> _KerasSide:
+def _context(spec: AuditSpec) -> dict[str, Any]:
+    """The run's start, rows, order and batch size: computed once per spec, so threads grading a
+    class never build Keras-initialized weights at the same time (Keras's seeding is global). Read-only."""
+    if isinstance(spec, NetworkSpec):
+        X, y = network_data(spec, None)
+        params, batch = initial_network_params(spec), spec.batch_size
+    else:
+        X, y = dataset_arrays(spec, None)
+        params, batch = initial_params(spec), 1
+    return {
+        "params": params,
+        "X": X,
+        "y": y,
+        "order": row_order(spec, len(X)),
+        "lr": spec.learning_rate,
+        "batch": batch,
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def keras_side(spec: AuditSpec) -> _KerasSide:
     """Everything the audit needs from Keras for one run; a function of the spec alone, kept in
     this process (a process auditing many files computes it once) and in the disk cache."""
     context = _context(spec)
-    arch = spec.definition.arch
+    arch = _arch(spec)
     X, y, order = context["X"], context["y"], context["order"]
     weights = to_keras_weights(arch, context["params"])
+    if isinstance(spec, NetworkSpec):
+        return _network_keras_side(spec, context, weights)
 
     def compute() -> dict[str, np.ndarray]:
         import reference
@@ -243,9 +268,48 @@ def keras_side(spec: RunSpec) -> _KerasSide:
     return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
 
 
-def _job_context(spec: RunSpec, side: _KerasSide) -> dict[str, Any]:
+def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: list[np.ndarray]) -> _KerasSide:
+    """``keras_side`` for a network of the user's: Keras's state after every batch, each batch's
+    loss before its update, and the batch loss's true gradient at the state before it."""
+    arch = spec.arch
+    X, y, order, batch = context["X"], context["y"], context["order"], spec.batch_size
+
+    def compute() -> dict[str, np.ndarray]:
+        from reference.minibatch import batch_gradients_at, train_batch_steps
+
+        model = keras_network(arch, spec.dtype, spec.optimizer)
+        result = train_batch_steps(model, weights, X, y, order, batch)
+        after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
+        start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
+        states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
+        batches = batch_rows(order, batch)
+        taped = batch_gradients_at(model, states, [X[rows] for rows in batches], [y[rows] for rows in batches])
+        grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(batches))]
+        return {
+            "before": np.concatenate([start, after[:-1]]),
+            "after": after,
+            "losses": result.losses,
+            "grads": np.array(grads),
+        }
+
+    settings = {
+        "sizes": arch.sizes,
+        "activations": arch.activations,
+        "loss": arch.loss,
+        "dtype": spec.dtype,
+        "optimizer": repr(spec.optimizer),
+        "batch_size": batch,
+        "inputs": cache.data_hash(X, y, order, *weights),
+    }
+    arrays = cache.fetch("keras-network-audit", settings, compute)
+    for array in arrays.values():
+        array.setflags(write=False)
+    return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
+
+
+def _job_context(spec: AuditSpec, side: _KerasSide) -> dict[str, Any]:
     """What the user's process needs for one init: the run, and Keras's state before every step."""
-    arch = spec.definition.arch
+    arch = _arch(spec)
     names = parameter_names(arch)
     states = {
         key: np.stack([side.before[:, j] for j, (k, _, _) in enumerate(names) if k == key], axis=1).reshape(
@@ -415,6 +479,10 @@ def _progress_of(progress: Path) -> str:
         return audit_worker.one_line(handle.read(200).decode(errors="replace").strip()) or "while importing it"
 
 
+def _steps(context: dict[str, Any]) -> int:
+    return len(batch_rows(context["order"], context["batch"]))
+
+
 def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any]:
     """The child's arrays: the archive's members checked (names, stored uncompressed, sizes)
     before anything is read, then shapes and dtypes; anything else is an error."""
@@ -424,7 +492,7 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
 
     P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
     expected = {
-        f"{part}.{init}.{what}": (context["order"].size, P) if what == "params" else (context["order"].size,)
+        f"{part}.{init}.{what}": (_steps(context), P) if what == "params" else (_steps(context),)
         for part in ("runs", "forced")
         for init, context in job["runs"].items()
         for what in ("params", "losses")
@@ -477,19 +545,25 @@ def _first_divergence(
     over: np.ndarray,
     context: dict[str, Any],
     problem: str,
+    arch: Architecture,
 ) -> Divergence | None:
     """The first step where ``over`` (steps x values) holds anything, with the values it flags."""
     steps_over = np.flatnonzero(over.any(axis=1))
     if not len(steps_over):
         return None
     k = int(steps_over[0])
-    rows_per_epoch = context["order"].shape[1]
-    row = int(context["order"].reshape(-1)[k])
-    definition = PROBLEMS[problem]
-    columns = [*definition.features, definition.target]
-    values = [*context["X"][row], context["y"][row]]
-    names = ["loss"] + [name for _, _, name in parameter_names(definition.arch)]
-    where = {"loss": (None, None)} | {name: (key, list(i)) for key, i, name in parameter_names(definition.arch)}
+    batches = batch_rows(context["order"], context["batch"])
+    per_epoch = len(batches) // len(context["order"])
+    row = int(batches[k][0])  # a batch's first row
+    X, y = context["X"], context["y"]
+    if problem in PROBLEMS:
+        columns = [*PROBLEMS[problem].features, PROBLEMS[problem].target]
+    else:
+        targets = [f"y{j + 1}" for j in range(y.shape[1])] if y.ndim > 1 else ["y"]
+        columns = [*(f"x{i + 1}" for i in range(X.shape[1])), *targets]
+    values = [*X[row], *np.atleast_1d(y[row])]
+    names = ["loss"] + [name for _, _, name in parameter_names(arch)]
+    where = {"loss": (None, None)} | {name: (key, list(i)) for key, i, name in parameter_names(arch)}
     parameters = [
         {
             "name": name,
@@ -504,11 +578,12 @@ def _first_divergence(
     ]
     return Divergence(
         init,
-        k // rows_per_epoch + 1,
-        k % rows_per_epoch + 1,
+        k // per_epoch + 1,
+        k % per_epoch + 1,
         row,
         dict(zip(columns, map(float, values), strict=True)),
         parameters,
+        [int(i) for i in batches[k]] if len(batches[k]) > 1 else [],
     )
 
 
@@ -538,13 +613,14 @@ def _known_bugs(
 
 
 def _forced_steps(init: str, context: dict[str, Any], side: _KerasSide, forced: dict[str, np.ndarray]) -> ForcedSteps:
-    order = context["order"]
-    K = order.size
-    rows = order.reshape(-1)
+    """Step k's X and y: its batch's first row (the whole batch at batch size 1)."""
+    batches = batch_rows(context["order"], context["batch"])
+    K, per_epoch = len(batches), len(batches) // len(context["order"])
+    rows = np.array([rows[0] for rows in batches])
     return ForcedSteps(
         init=init,
-        epochs=np.arange(K) // order.shape[1] + 1,
-        steps=np.arange(K) % order.shape[1] + 1,
+        epochs=np.arange(K) // per_epoch + 1,
+        steps=np.arange(K) % per_epoch + 1,
         states=side.before,
         X=context["X"][rows],
         y=context["y"][rows],
@@ -567,8 +643,20 @@ def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, 
     return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
 
 
-def _job(path: Path, contract: Contract, spec: RunSpec, contexts: dict[str, Any]) -> dict[str, Any]:
-    arch = spec.definition.arch
+def _check_auditable(spec: NetworkSpec, contract: Contract) -> None:
+    """A network's audit replays a stateless step: plain SGD, the step contract."""
+    opt = spec.optimizer
+    if opt.name != "sgd" or opt.momentum:
+        raise InputError(
+            f"the audit replays each step from Keras's state, which plain SGD alone needs: "
+            f"{opt.name}{' with momentum' if opt.momentum else ''} carries state between steps"
+        )
+    if contract.kind != "step":
+        raise InputError("a network of your own is audited by the step contract: step(params, x, y, lr)")
+
+
+def _job(path: Path, contract: Contract, spec: AuditSpec, contexts: dict[str, Any]) -> dict[str, Any]:
+    arch = _arch(spec)
     return {
         "path": str(path.resolve()) if path.exists() else str(path),
         "sizes": list(arch.sizes),
@@ -580,7 +668,7 @@ def _job(path: Path, contract: Contract, spec: RunSpec, contexts: dict[str, Any]
 def audit(
     path: Path,
     contract: Contract | str,
-    base: RunSpec,
+    base: AuditSpec,
     inits: list[str],
     timeout: float = 60.0,
     memory: int | None = DEFAULT_MEMORY_MIB,
@@ -594,8 +682,12 @@ def audit(
     ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it.
     ``functions``: the user's functions themselves, by the contract's names (the Python API):
     they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
-    bubblewrap (comparisons.sandbox)."""
+    bubblewrap (comparisons.sandbox). ``base`` a NetworkSpec: a network of the user's, trained
+    by plain SGD (the step has no state to carry), in batches of its batch size; the
+    per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
+    if isinstance(base, NetworkSpec):
+        _check_auditable(base, contract)
     if sandboxed and functions is not None:
         raise InputError("functions given in this process cannot run in the sandbox: give their file")
     if sandboxed and sandbox.problem() is not None:
@@ -610,14 +702,15 @@ def audit(
         memory = None
     outcome = _user_runs(path, contract.label, job, timeout, memory, sandboxed)
     threshold = AUDIT_THRESHOLDS[base.dtype]
-    arch = base.definition.arch
+    arch = _arch(base)
     runs, forced, users, traces = [], [], {}, {}
     for init, spec in specs.items():
         side, context = sides[init], contexts[init]
         users[init] = _as_table(outcome["runs"][init]["params"], outcome["runs"][init]["losses"])
         keras = _as_table(side.after, side.losses)
         distance = relative_distance(users[init], keras, AUDIT_FLOOR)
-        divergence = _first_divergence(init, users[init], keras, distance, distance > threshold, context, base.problem)
+        over = distance > threshold
+        divergence = _first_divergence(init, users[init], keras, distance, over, context, base.problem, arch)
         steps_ = _forced_steps(init, context, side, outcome["forced"][init])
         forced.append(steps_)
         user_forced = _as_table(steps_.user_new, steps_.user_loss)
@@ -629,13 +722,14 @@ def audit(
             deviates(arch, spec.learning_rate, base.dtype, steps_),
             context,
             base.problem,
+            arch,
         )
         runs.append(AuditRun(init, float(distance.max()), divergence, forced_divergence))
         traces[init] = {"distance": distance.max(axis=1), "user_loss": users[init][:, 0], "keras_loss": keras[:, 0]}
     result = Audit(
         str(path),
         contract.label,
-        base.problem,
+        base.network if isinstance(base, NetworkSpec) else base.problem,
         base.dtype,
         base.epochs,
         base.order,
@@ -643,10 +737,13 @@ def audit(
         runs,
         notebook=notebook,
         traces=traces,
+        per_parameter=isinstance(base, RunSpec),
     )
-    if any(r.divergence is not None or r.forced_divergence is not None for r in runs):
+    diverged = any(r.divergence is not None or r.forced_divergence is not None for r in runs)
+    if diverged and isinstance(base, RunSpec):
         findings = diagnose(arch, base.learning_rate, base.dtype, forced)
-        bugs = _known_bugs(specs, contexts, users, threshold) if known_bugs else None
+        documents = {init: spec for init, spec in specs.items() if isinstance(spec, RunSpec)}
+        bugs = _known_bugs(documents, contexts, users, threshold) if known_bugs else None
         result = replace(result, findings=findings, bugs=bugs)
     return result
 
@@ -676,10 +773,15 @@ def as_json(result: Audit) -> dict[str, Any]:
             "step": first.step,
             "row": first.row,
             "row_values": first.row_values,
+            "batch_rows": first.batch,
             "parameters": first.parameters,
             "from_keras_state": all(r.divergence is None for r in result.runs),
         },
-        "diagnosis": {"findings": [f.as_json() for f in result.findings], "known_bugs": result.bugs or []},
+        "diagnosis": {
+            "findings": [f.as_json() for f in result.findings],
+            "known_bugs": result.bugs or [],
+            "per_parameter": result.per_parameter,
+        },
         "notebook": None
         if result.notebook is None
         else {
@@ -728,6 +830,11 @@ def as_text(result: Audit) -> str:
     return "\n".join(lines)
 
 
+def rows_text(rows: list[int]) -> str:
+    """A batch's rows, the first eight of them."""
+    return ", ".join(map(str, rows[:8])) + (f" ... ({len(rows)} rows)" if len(rows) > 8 else "")
+
+
 def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     lines = [f"DIVERGED: {where} differs from Keras ({settings})"]
     for r in result.runs:
@@ -749,7 +856,8 @@ def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     FORCED = " (each step from Keras's state)"
     lines.append(
         f"First divergence{FORCED if forced_only else ''}: init {first.init}, "
-        f"epoch {first.epoch}, step {first.step}, row {first.row} ({cells})"
+        f"epoch {first.epoch}, step {first.step}, "
+        + (f"row {first.row} ({cells})" if not first.batch else f"rows {rows_text(first.batch)}; the first: {cells}")
     )
     lines.append(f"  {'value':<8} {'index':<9} {'user':>24} {'keras':>24} {'distance':>10}")
     for p in first.parameters:
@@ -765,6 +873,14 @@ def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
                 f"  {n}. {f.kind}, first at init {f.first['init']}, epoch {f.first['epoch']}, step {f.first['step']}"
             )
             lines.append(f"     {f.message}")
+    elif not result.per_parameter and not forced_only:
+        from_state = next((r.forced_divergence for r in result.runs if r.forced_divergence is not None), None)
+        at = "" if from_state is None else f": from Keras's state, its update first differs at init {from_state.init}, "
+        at += "" if from_state is None else f"epoch {from_state.epoch}, step {from_state.step}"
+        lines.append(
+            "Diagnosis: the per-parameter diagnosis explains the document's two networks only; "
+            f"for a network of your own, look at the first divergence above{at}"
+        )
     else:
         lines.append(
             "Diagnosis: from Keras's state every update and loss is right; the trajectories part only "

@@ -41,8 +41,8 @@ import numpy as np
 
 from comparisons.notebook import NotebookError, cell_filename, read_notebook
 from manual.losses import LOSSES
-from manual.network import Architecture, Params, in_document_order
-from manual.training import steps
+from manual.minibatch import batch_rows
+from manual.network import Architecture, Params, copy_params, in_document_order
 
 __all__ = [
     "UserCodeError",
@@ -309,26 +309,37 @@ def checked(
     return step
 
 
+def _inputs(context: dict[str, Any], rows: np.ndarray) -> tuple[np.ndarray, Any]:
+    """A step's x and y: one row (x of shape (n_in,)) at batch size 1, else the batch (B, n_in)."""
+    X, y = context["X"], context["y"]
+    if context.get("batch", 1) == 1:
+        return X[rows[0]].copy(), (y[rows[0]].copy() if y.ndim > 1 else y[rows[0]])
+    return X[rows].copy(), y[rows].copy()
+
+
 def _free(
     step: Callable[..., tuple[Params, np.floating]], arch: Architecture, context: dict[str, Any]
 ) -> dict[str, Any]:
-    X, y, order = context["X"], context["y"], context["order"]
+    X = context["X"]
+    eta = X.dtype.type(context["lr"])
+    current = copy_params(context["params"])
     params, losses = [], []
-    for record in steps(step, context["params"], X, y, order, context["lr"]):
-        params.append(in_document_order(arch, record.params))
-        losses.append(record.loss)
+    for rows in batch_rows(context["order"], context.get("batch", 1)):
+        current, loss = step(copy_params(current), *_inputs(context, rows), eta)
+        params.append(in_document_order(arch, current))
+        losses.append(loss)
     return {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
 
 
 def _forced(
     step: Callable[..., tuple[Params, np.floating]], arch: Architecture, context: dict[str, Any]
 ) -> dict[str, Any]:
-    """Each step from Keras's state before it: ``states[key][k]`` with row ``order.reshape(-1)[k]``."""
-    X, y, states = context["X"], context["y"], context["states"]
+    """Each step from Keras's state before it: ``states[key][k]`` with the k-th batch's rows."""
+    X, states = context["X"], context["states"]
     eta = X.dtype.type(context["lr"])
     params, losses = [], []
-    for k, i in enumerate(context["order"].reshape(-1)):
-        new, loss = step({key: np.array(s[k], copy=True) for key, s in states.items()}, X[i].copy(), y[i], eta)
+    for k, rows in enumerate(batch_rows(context["order"], context.get("batch", 1))):
+        new, loss = step({key: np.array(s[k], copy=True) for key, s in states.items()}, *_inputs(context, rows), eta)
         params.append(in_document_order(arch, new))
         losses.append(loss)
     return {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
@@ -347,7 +358,7 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
         return write
 
     def user_step(init: str, context: dict[str, Any], what: str = "") -> Callable[..., tuple[Params, np.floating]]:
-        rows = context["order"].shape[1]
+        rows = len(batch_rows(context["order"][:1], context.get("batch", 1)))  # steps per epoch
         label = job["func"] if job.get("contract", "step") == "step" else f"{job['forward']}/{job['update']}"
         return checked(fn, job["path"], label, arch, rows, str(context["X"].dtype), progress_in(init, what))
 

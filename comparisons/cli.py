@@ -18,8 +18,10 @@ from comparisons.audit import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 from comparisons.network_cli import (
+    add_audit_network_options,
     add_network_options,
     add_sheet_network_options,
+    audit_spec,
     network_runs,
     refuse_network_options,
     sheet_network,
@@ -216,7 +218,8 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             default="keras",
             help="the step contract's layout: keras (b (n,), x (n,)) or columns (b (n, 1), x (n, 1))",
         )
-        parser.add_argument("--problem", choices=list(PROBLEMS), required=True)
+        parser.add_argument("--problem", choices=list(PROBLEMS), help="the document's network (or --layers)")
+        add_audit_network_options(parser, _whole_number(1, "not a positive whole number"))
         parser.add_argument("--dtype", choices=DTYPES, default="float64")
         parser.add_argument("--order", choices=ORDERS, default="sequential", help="row order within each epoch")
         parser.add_argument(
@@ -224,7 +227,10 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         )
         parser.add_argument("--epochs", type=_whole_number(1, "not a positive whole number"), default=50)
         parser.add_argument(
-            "--lr", type=_learning_rate, default=None, help="default: 0.001 regression, 0.0001 classification"
+            "--lr",
+            type=_learning_rate,
+            default=None,
+            help="default: 0.001 regression, 0.0001 classification, 0.01 (Keras's SGD) for --layers",
         )
         parser.add_argument("--seed", type=_whole_number(0, "negative"), default=0)
         parser.add_argument(
@@ -455,9 +461,7 @@ def _audit(args: argparse.Namespace) -> int:
     if args.contract == "tutorial" and ":" in args.target:
         raise InputError(f"{args.target}: the tutorial contract names its functions with --forward and --update")
     contract = _contract(args, func)
-    base = RunSpec(
-        problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
-    )
+    base = audit_spec(args)
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "audit")
     result = audit(Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox)
@@ -494,9 +498,7 @@ def _grade(args: argparse.Namespace) -> int:
     paths = submissions([Path(p) for p in args.paths])
     if args.out is not None:
         check_gradebook_folder(Path(args.out))
-    base = RunSpec(
-        problem=args.problem, dtype=args.dtype, epochs=args.epochs, order=args.order, seed=args.seed, lr=args.lr
-    )
+    base = audit_spec(args)
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "grade")
     progress = _progress(args.quiet or args.json)

@@ -22,10 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from comparisons.audit import Audit, Contract, as_json, audit, keras_side, stop_all_children
+from comparisons.audit import Audit, AuditSpec, Contract, as_json, audit, keras_side, stop_all_children
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
-from comparisons.spec import RunSpec
 
 __all__ = ["MARKER", "Grade", "grade", "submissions", "write_gradebook"]
 
@@ -102,7 +101,7 @@ def submissions(paths: list[Path]) -> list[Path]:
 
 
 def _one(
-    path: Path, contract: Contract, base: RunSpec, inits: list[str], timeout: float, memory: int, sandboxed: bool
+    path: Path, contract: Contract, base: AuditSpec, inits: list[str], timeout: float, memory: int, sandboxed: bool
 ) -> Grade:
     try:
         return Grade(str(path), audit(path, contract, base, inits, timeout, memory, sandboxed=sandboxed))
@@ -117,7 +116,7 @@ def _one(
 def grade(
     paths: list[Path],
     contract: Contract,
-    base: RunSpec,
+    base: AuditSpec,
     inits: list[str],
     *,
     timeout: float,

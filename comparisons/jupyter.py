@@ -97,6 +97,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def audit_html(result: Audit) -> str:
     """The audit as HTML: verdict, per-init lines, first divergence, diagnosis, and a plot."""
+    from comparisons.audit import rows_text
+
     text = str(result).splitlines()
     good = result.verdict == "match"
     colour = "#070" if good else "#b00"
@@ -113,10 +115,10 @@ def audit_html(result: Audit) -> str:
     parts.append(_table(["init", "verdict", "trajectories part at", "max distance"], rows))
     first = result.first_divergence
     if first is not None:
-        cells = ", ".join(f"{k}={v:g}" for k, v in first.row_values.items())
+        cells = html.escape(", ".join(f"{k}={v:g}" for k, v in first.row_values.items()))
+        used = f"row {first.row} ({cells})" if not first.batch else f"rows {rows_text(first.batch)}; the first: {cells}"
         parts.append(
-            f"<p>First divergence: init {html.escape(first.init)}, epoch {first.epoch}, step {first.step}, "
-            f"row {first.row} ({html.escape(cells)})</p>"
+            f"<p>First divergence: init {html.escape(first.init)}, epoch {first.epoch}, step {first.step}, {used}</p>"
         )
         values = [
             [

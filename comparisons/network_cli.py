@@ -15,7 +15,7 @@ from comparisons.network import (
     output_activation,
     read_network_csv,
 )
-from comparisons.spec import DTYPES, INITS, ORDERS
+from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
 from manual import Architecture
 from manual.activations import ACTIVATIONS
 from manual.minibatch import KERAS_LOSSES
@@ -23,8 +23,10 @@ from manual.optimizers import OPTIMIZERS, OptimizerConfig
 
 __all__ = [
     "NETWORK_ONLY",
+    "add_audit_network_options",
     "add_network_options",
     "add_sheet_network_options",
+    "audit_spec",
     "network_runs",
     "refuse_network_options",
     "sheet_network",
@@ -179,3 +181,38 @@ def sheet_network(args: argparse.Namespace) -> str | Architecture:
     if odd:
         raise InputError(f"a formula sheet's neurons are {', '.join(SHEET_ACTIVATIONS)}, not {odd[0]}")
     return Architecture(tuple(args.layers), tuple(activations), loss)
+
+
+def add_audit_network_options(parser: argparse.ArgumentParser, whole_number: Callable[[str], int]) -> None:
+    """The audit's and the grader's: a network trained by plain SGD on seeded synthetic rows."""
+    group = _shape_options(parser, "--problem", list(ACTIVATIONS), KERAS_LOSSES, "linear, sigmoid or softmax")
+    group.add_argument(
+        "--batch-size", type=whole_number, help="rows per step: x is (B, n_in), y (B, n_out) (default 1)"
+    )
+    group.add_argument("--rows", type=whole_number, help="rows of seeded synthetic data (default 16)")
+
+
+def audit_spec(args: argparse.Namespace) -> RunSpec | NetworkSpec:
+    """The run a step is audited against: the document's --problem, or a network of --layers."""
+    common = {"dtype": args.dtype, "epochs": args.epochs, "order": args.order, "seed": args.seed}
+    if args.layers is None:
+        for option in ("activations", "loss", "batch_size", "rows"):
+            if getattr(args, option) is not None:
+                raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
+        if args.problem is None:
+            raise InputError("give --problem (the document's network) or --layers (your own)")
+        return RunSpec(problem=args.problem, lr=args.lr, **common)
+    if args.problem is not None:
+        raise InputError("--problem selects the document's networks and --layers describes your own: give one")
+    loss = args.loss or "mean_squared_error"
+    activations = args.activations or ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
+    optimizer = OptimizerConfig("sgd", DEFAULT_LEARNING_RATES["sgd"] if args.lr is None else args.lr)
+    return NetworkSpec(
+        layers=args.layers,
+        activations=activations,
+        loss=loss,
+        optimizer=optimizer,
+        batch_size=args.batch_size or 1,
+        rows=16 if args.rows is None else args.rows,
+        **common,
+    )

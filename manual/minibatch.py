@@ -31,6 +31,7 @@ __all__ = [
     "Pieces",
     "backward",
     "batch_loss",
+    "batch_rows",
     "forward",
     "row_delta",
     "row_losses",
@@ -135,6 +136,12 @@ def backward(
     return grads
 
 
+def batch_rows(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Every update's rows, epoch by epoch: each epoch's ``order[e]`` cut into batches of
+    ``batch_size``, the last one partial (one batch of them all when it is larger)."""
+    return [rows[start : start + batch_size] for rows in order for start in range(0, len(rows), batch_size)]
+
+
 def train_batches(
     arch: Architecture,
     optimizer: OptimizerConfig,
@@ -153,8 +160,7 @@ def train_batches(
     history, losses = [], []
     for rows in order:
         total, count = dtype(0), dtype(0)
-        for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
+        for batch in batch_rows(rows[None, :], batch_size):
             outputs, z = forward(arch, current, X[batch])
             loss = pieces.batch_loss(row_losses(arch.loss, Y[batch], outputs[-1], z))
             current = opt.apply(current, backward(arch, current, outputs, Y[batch], pieces))

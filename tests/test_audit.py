@@ -104,7 +104,7 @@ def test_a_finding_in_json_has_every_field(capsys: pytest.CaptureFixture[str], t
 def test_the_template_without_bugs_matches(capsys: pytest.CaptureFixture[str], tmp_path: Path, problem: str) -> None:
     status, report = audit_json(capsys, user_file(tmp_path, problem), problem)
     assert (status, report["verdict"], report["first_divergence"]) == (0, "match", None)
-    assert report["diagnosis"] == {"findings": [], "known_bugs": []}
+    assert report["diagnosis"] == {"findings": [], "known_bugs": [], "per_parameter": True}
     assert [r["init"] for r in report["runs"]] == ["seed", "random", "keras"]
     assert max(r["max_distance"] for r in report["runs"]) < 1e-13
 
@@ -347,4 +347,5 @@ def test_missing_file_and_bad_function_name(capsys: pytest.CaptureFixture[str], 
     assert status == 2
     assert "'not-a-name' is not a function name" in err
     status, _, err = audit(capsys, str(tmp_path / "x.py"))
-    assert (status, err) == (2, "python -m comparisons: error: the following arguments are required: --problem\n")
+    message = "give --problem (the document's network) or --layers (your own)"
+    assert (status, err) == (2, f"python -m comparisons: error: {message}\n")

@@ -301,3 +301,83 @@ def test_network_options_without_layers_are_refused(capsys: pytest.CaptureFixtur
     status, out, err = run_cli(capsys, "--problem", "regression", "--epochs", "2", *option)
     assert (status, out) == (2, "")
     assert f"{option[0]} describes a network of your own: give --layers too" in err
+
+
+# The audit of a learner's own step on a network of theirs: plain SGD, batches of B rows.
+
+NETWORK_STEP = """
+import numpy as np
+
+
+def step(params, x, y, lr):
+    X = np.atleast_2d(x)  # one row at batch size 1, else the batch
+    Y = np.asarray(y).reshape(len(X), -1)
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    H = np.tanh(X @ W1 + b1)
+    Y_hat = H @ W2 + b2
+    B, n = Y.shape
+    loss = np.mean(np.mean((Y - Y_hat) ** 2, axis=1))
+    d2 = 2 * (Y_hat - Y) / (B * n)
+    d1 = (d2 @ W2.T) * (1 - H**2)
+    new = {"W2": W2 - lr * H.T @ d2, "b2": b2 - lr * d2.sum(axis=0)}
+    return new | {"W1": W1 - lr * X.T @ d1, "b1": b1 - lr * d1.sum(axis=0)}, loss
+"""
+AUDIT = ["--layers", "3,4,2", "--rows", "10", "--epochs", "6", "--json"]
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], path: Path, *argv: str) -> tuple[int, dict[str, object]]:
+    import json
+
+    status, out, err = run_cli(capsys, "audit", str(path), *AUDIT, *argv)
+    assert err == ""
+    report: dict[str, object] = json.loads(out)
+    return status, report
+
+
+@pytest.mark.parametrize("batch", ["1", "3", "10"], ids=["batch-1", "batch-3-partial-last", "batch-all-rows"])
+def test_a_correct_network_step_matches_keras_after_every_step(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, batch: str
+) -> None:
+    path = tmp_path / "net_step.py"
+    path.write_text(NETWORK_STEP)
+    status, report = audit_json(capsys, path, "--batch-size", batch)
+    assert (status, report["verdict"]) == (0, "match"), report
+
+
+@pytest.mark.parametrize(
+    ("slip", "written"),
+    [
+        pytest.param("(1 - H)", "(1 - H**2)", id="tanh-derivative"),
+        pytest.param("/ n", "/ (B * n)", id="summed-over-the-batch"),
+    ],
+)
+def test_a_network_step_with_a_slip_diverges_at_its_first_step(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, slip: str, written: str
+) -> None:
+    path = tmp_path / "net_bug.py"
+    path.write_text(NETWORK_STEP.replace(written, slip))
+    status, report = audit_json(capsys, path, "--batch-size", "3")
+    first = report["first_divergence"]
+    assert status == 1
+    assert isinstance(first, dict)
+    assert (first["epoch"], first["step"]) == (1, 1)
+    assert report["diagnosis"] == {"findings": [], "known_bugs": [], "per_parameter": False}
+
+
+def test_a_network_audit_needs_a_stateless_optimizer(tmp_path: Path) -> None:
+    from comparisons.audit import audit
+    from comparisons.errors import InputError
+
+    path = tmp_path / "net_step.py"
+    path.write_text(NETWORK_STEP)
+    network = NetworkSpec((3, 4, 2), ("tanh", "linear"), optimizer=ADAM, epochs=2)
+    with pytest.raises(InputError, match="plain SGD alone"):
+        audit(path, "step", network, ["random"])
+
+
+def test_the_audits_network_options_need_layers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "net_step.py"
+    path.write_text(NETWORK_STEP)
+    status, out, err = run_cli(capsys, "audit", str(path), "--problem", "regression", "--batch-size", "3")
+    message = "python -m comparisons: error: --batch-size describes a network of your own: give --layers too\n"
+    assert (status, out, err) == (2, "", message)
