@@ -292,16 +292,7 @@ def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: lis
             "grads": np.array(grads),
         }
 
-    settings = {
-        "sizes": arch.sizes,
-        "activations": arch.activations,
-        "loss": arch.loss,
-        "dtype": spec.dtype,
-        "optimizer": repr(spec.optimizer),
-        "batch_size": batch,
-        "inputs": cache.data_hash(X, y, order, *weights),
-    }
-    arrays = cache.fetch("keras-network-audit", settings, compute)
+    arrays = cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute)
     for array in arrays.values():
         array.setflags(write=False)
     return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])

@@ -122,6 +122,20 @@ class NetworkSpec:
         parts = ["-".join(map(str, self.layers)), *self.activations, self.loss, self.optimizer.name]
         return "-".join([*parts, f"b{self.batch_size}", self.dtype, self.order, self.init])
 
+    def keras_settings(
+        self, X: np.ndarray, Y: np.ndarray, order: np.ndarray, weights: list[np.ndarray]
+    ) -> dict[str, object]:
+        """Everything a Keras run of this network depends on, for the cache's key."""
+        return {
+            "sizes": self.layers,
+            "activations": self.activations,
+            "loss": self.loss,
+            "dtype": self.dtype,
+            "optimizer": repr(self.optimizer),
+            "batch_size": self.batch_size,
+            "inputs": cache.data_hash(X, Y, order, *weights),
+        }
+
     def with_(self, **changes: object) -> NetworkSpec:
         return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace is loosely typed
 
@@ -264,16 +278,7 @@ def run_network_keras(
         params = np.array([np.concatenate([w.ravel() for w in weights]) for weights in result.weights])
         return {"values": np.column_stack([result.losses, params.reshape(len(result.losses), -1)])}
 
-    settings = {
-        "sizes": arch.sizes,
-        "activations": arch.activations,
-        "loss": arch.loss,
-        "dtype": spec.dtype,
-        "optimizer": repr(spec.optimizer),
-        "batch_size": spec.batch_size,
-        "path": path,
-        "inputs": cache.data_hash(X, Y, order, *weights),
-    }
+    settings = spec.keras_settings(X, Y, order, weights) | {"path": path}
     values = cache.fetch("keras-network-trajectory", settings, compute)
     table = pd.DataFrame(values["values"], columns=["loss", *(name for _, _, name in parameter_names(arch))])
     return pd.concat([pd.DataFrame({"epoch": np.arange(1, len(table) + 1)}), table], axis=1)

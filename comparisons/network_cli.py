@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,14 +109,25 @@ def refuse_network_options(args: argparse.Namespace) -> None:
             raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
 
 
-def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.ndarray, np.ndarray] | None]:
-    """Every spec the options ask for (``all`` dtypes, orders, inits expanded), and the CSV's data."""
+def _network(args: argparse.Namespace, optimizer: OptimizerConfig, **common: Any) -> NetworkSpec:
+    """The network the shape options describe, with the defaults the README gives."""
     if args.problem is not None:
         raise InputError("--problem selects the document's networks and --layers describes your own: give one")
     loss = args.loss or "mean_squared_error"
-    activations = args.activations
-    if activations is None:
-        activations = ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
+    activations = args.activations or ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
+    return NetworkSpec(
+        layers=args.layers,
+        activations=activations,
+        loss=loss,
+        optimizer=optimizer,
+        batch_size=args.batch_size or 1,
+        rows=16 if args.rows is None else args.rows,
+        **common,
+    )
+
+
+def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.ndarray, np.ndarray] | None]:
+    """Every spec the options ask for (``all`` dtypes, orders, inits expanded), and the CSV's data."""
     name = args.optimizer or "sgd"
     lr = DEFAULT_LEARNING_RATES[name] if args.lr is None else args.lr
     optimizer = OptimizerConfig(name, lr, momentum=args.momentum or 0.0, nesterov=bool(args.nesterov))
@@ -125,16 +137,7 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
         raise InputError("--rows makes synthetic data; --data brings its own rows: give one")
     if args.data is not None and not args.target:
         raise InputError("--data with --layers needs --target COL[,COL...]")
-    base = NetworkSpec(
-        layers=args.layers,
-        activations=activations,
-        loss=loss,
-        optimizer=optimizer,
-        batch_size=args.batch_size or 1,
-        rows=16 if args.rows is None else args.rows,
-        epochs=args.epochs,
-        seed=args.seed,
-    )
+    base = _network(args, optimizer, epochs=args.epochs, seed=args.seed)
     data = (
         None
         if args.data is None
@@ -202,17 +205,5 @@ def audit_spec(args: argparse.Namespace) -> RunSpec | NetworkSpec:
         if args.problem is None:
             raise InputError("give --problem (the document's network) or --layers (your own)")
         return RunSpec(problem=args.problem, lr=args.lr, **common)
-    if args.problem is not None:
-        raise InputError("--problem selects the document's networks and --layers describes your own: give one")
-    loss = args.loss or "mean_squared_error"
-    activations = args.activations or ("tanh",) * (len(args.layers) - 2) + (output_activation(loss),)
     optimizer = OptimizerConfig("sgd", DEFAULT_LEARNING_RATES["sgd"] if args.lr is None else args.lr)
-    return NetworkSpec(
-        layers=args.layers,
-        activations=activations,
-        loss=loss,
-        optimizer=optimizer,
-        batch_size=args.batch_size or 1,
-        rows=16 if args.rows is None else args.rows,
-        **common,
-    )
+    return _network(args, optimizer, **common)
