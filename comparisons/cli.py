@@ -19,9 +19,11 @@ from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 from comparisons.network_cli import (
     add_audit_network_options,
+    add_bench_network_options,
     add_network_options,
     add_sheet_network_options,
     audit_spec,
+    bench_network_spec,
     network_runs,
     refuse_network_options,
     sheet_network,
@@ -161,6 +163,7 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             default=os.path.relpath(Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"),
             help="the regression step file the audit part times (default: examples/notebook_regression.py)",
         )
+        add_bench_network_options(parser, _whole_number(1, "not a positive whole number"), _learning_rate)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--quiet", action="store_true", help="no progress on the terminal")
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -414,8 +417,17 @@ def _report(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from comparisons.bench import bench
 
+    network = bench_network_spec(args)
+    if network is not None and args.part not in ("network", "all"):
+        raise InputError("the network options are the network part's: give --part network")
     result = bench(
-        args.epochs, _progress(args.quiet), args.part, Path(args.audit_file), args.submissions, args.baseline
+        args.epochs,
+        _progress(args.quiet),
+        args.part,
+        Path(args.audit_file),
+        args.submissions,
+        args.baseline,
+        network=network,
     )
     _progress(args.quiet)("")
     if args.json:

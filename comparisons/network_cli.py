@@ -25,9 +25,11 @@ from manual.optimizers import OPTIMIZERS, OptimizerConfig
 __all__ = [
     "NETWORK_ONLY",
     "add_audit_network_options",
+    "add_bench_network_options",
     "add_network_options",
     "add_sheet_network_options",
     "audit_spec",
+    "bench_network_spec",
     "network_runs",
     "refuse_network_options",
     "sheet_network",
@@ -207,3 +209,52 @@ def audit_spec(args: argparse.Namespace) -> RunSpec | NetworkSpec:
         return RunSpec(problem=args.problem, lr=args.lr, **common)
     optimizer = OptimizerConfig("sgd", DEFAULT_LEARNING_RATES["sgd"] if args.lr is None else args.lr)
     return _network(args, optimizer, **common)
+
+
+def add_bench_network_options(
+    parser: argparse.ArgumentParser, whole_number: Callable[[str], int], rate: Callable[[str], float]
+) -> None:
+    """The network part's: the main job's network options, each defaulting to the bench's network."""
+    group = _shape_options(
+        parser, "the bench's 4-16-16-3", list(ACTIVATIONS), KERAS_LOSSES, "linear, sigmoid or softmax"
+    )
+    group.add_argument("--optimizer", choices=list(OPTIMIZERS), help="default adam")
+    group.add_argument("--momentum", type=_fraction, help="sgd's momentum (default 0)")
+    group.add_argument("--nesterov", action="store_true", default=None, help="sgd's Nesterov momentum")
+    group.add_argument("--lr", type=rate, help="default: Keras's for the optimizer")
+    group.add_argument("--batch-size", type=whole_number, help="default 8")
+    group.add_argument("--rows", type=whole_number, help="rows of seeded synthetic data (default 256)")
+    group.add_argument("--network-epochs", type=whole_number, help="default 100")
+    group.add_argument("--dtype", choices=DTYPES, help="default float64")
+
+
+def bench_network_spec(args: argparse.Namespace) -> NetworkSpec | None:
+    """The network the bench's network part times, or None for its default (4-16-16-3)."""
+    given = ["layers", "activations", "loss", "optimizer", "momentum", "nesterov", "lr", "batch_size", "rows"]
+    given += ["network_epochs", "dtype"]
+    if all(getattr(args, option) is None for option in given):
+        return None
+    from comparisons.bench import BENCH_NETWORK
+
+    default = NetworkSpec(**BENCH_NETWORK)  # type: ignore[arg-type]
+    layers = args.layers or default.layers
+    loss = args.loss or (default.loss if args.layers is None else "mean_squared_error")
+    activations = args.activations or (
+        default.activations
+        if args.layers is None and args.loss is None
+        else ("tanh",) * (len(layers) - 2) + (output_activation(loss),)
+    )
+    name = args.optimizer or default.optimizer.name
+    lr = DEFAULT_LEARNING_RATES[name] if args.lr is None else args.lr
+    return NetworkSpec(
+        layers=layers,
+        activations=activations,
+        loss=loss,
+        optimizer=OptimizerConfig(name, lr, momentum=args.momentum or 0.0, nesterov=bool(args.nesterov)),
+        batch_size=args.batch_size or default.batch_size,
+        rows=args.rows or default.rows,
+        epochs=args.network_epochs or default.epochs,
+        dtype=args.dtype or default.dtype,
+        init=default.init,
+        order=default.order,
+    )

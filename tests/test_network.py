@@ -381,3 +381,20 @@ def test_the_audits_network_options_need_layers(capsys: pytest.CaptureFixture[st
     status, out, err = run_cli(capsys, "audit", str(path), "--problem", "regression", "--batch-size", "3")
     message = "python -m comparisons: error: --batch-size describes a network of your own: give --layers too\n"
     assert (status, out, err) == (2, "", message)
+
+
+def test_bench_times_a_network_of_ones_own(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    argv = ["bench", "--part", "network", "--layers", "3,4,2", "--optimizer", "sgd", "--momentum", "0.9"]
+    status, out, _ = run_cli(capsys, *argv, "--network-epochs", "2", "--rows", "8", "--batch-size", "3", "--json")
+    result = json.loads(out)
+    assert (status, result["network_identical"]) == (0, True)
+    assert result["network"] == (
+        "3-4-2 tanh,linear mean_squared_error sgd(lr 0.01, momentum 0.9) batch 3, 8 rows, 2 epochs, float64"
+    )
+    status, out, err = run_cli(capsys, "bench", "--part", "keras", "--layers", "3,4,2")
+    assert (status, err) == (
+        2,
+        "python -m comparisons: error: the network options are the network part's: give --part network\n",
+    )
