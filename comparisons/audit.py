@@ -634,7 +634,7 @@ def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, 
     return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
 
 
-def _check_auditable(spec: NetworkSpec, contract: Contract) -> None:
+def check_auditable(spec: NetworkSpec, contract: Contract) -> None:
     """A network's audit replays a stateless step: plain SGD, the step contract."""
     opt = spec.optimizer
     if opt.name != "sgd" or opt.momentum:
@@ -642,8 +642,10 @@ def _check_auditable(spec: NetworkSpec, contract: Contract) -> None:
             f"the audit replays each step from Keras's state, which plain SGD alone needs: "
             f"{opt.name}{' with momentum' if opt.momentum else ''} carries state between steps"
         )
-    if contract.kind != "step":
-        raise InputError("a network of your own is audited by the step contract: step(params, x, y, lr)")
+    if contract.kind != "step" or contract.layout != "keras":
+        raise InputError(
+            "a network of your own is audited by the step contract in Keras's layout: step(params, x, y, lr)"
+        )
 
 
 def _job(path: Path, contract: Contract, spec: AuditSpec, contexts: dict[str, Any]) -> dict[str, Any]:
@@ -678,7 +680,7 @@ def audit(
     per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
     if isinstance(base, NetworkSpec):
-        _check_auditable(base, contract)
+        check_auditable(base, contract)
     if sandboxed and functions is not None:
         raise InputError("functions given in this process cannot run in the sandbox: give their file")
     if sandboxed and sandbox.problem() is not None:
@@ -864,13 +866,12 @@ def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
                 f"  {n}. {f.kind}, first at init {f.first['init']}, epoch {f.first['epoch']}, step {f.first['step']}"
             )
             lines.append(f"     {f.message}")
-    elif not result.per_parameter and not forced_only:
-        from_state = next((r.forced_divergence for r in result.runs if r.forced_divergence is not None), None)
-        at = "" if from_state is None else f": from Keras's state, its update first differs at init {from_state.init}, "
-        at += "" if from_state is None else f"epoch {from_state.epoch}, step {from_state.step}"
+    elif not result.per_parameter and any(r.forced_divergence is not None for r in result.runs):
+        from_state = next(r.forced_divergence for r in result.runs if r.forced_divergence is not None)
         lines.append(
-            "Diagnosis: the per-parameter diagnosis explains the document's two networks only; "
-            f"for a network of your own, look at the first divergence above{at}"
+            "Diagnosis: the per-parameter diagnosis explains the document's two networks only; for a network "
+            f"of your own: from Keras's state, your update first differs at init {from_state.init}, "
+            f"epoch {from_state.epoch}, step {from_state.step}"
         )
     else:
         lines.append(

@@ -22,9 +22,19 @@ from typing import Any
 
 import pandas as pd
 
-from comparisons.audit import Audit, AuditSpec, Contract, as_json, audit, keras_side, stop_all_children
+from comparisons.audit import (
+    Audit,
+    AuditSpec,
+    Contract,
+    as_json,
+    audit,
+    check_auditable,
+    keras_side,
+    stop_all_children,
+)
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
+from comparisons.network import NetworkSpec
 
 __all__ = ["MARKER", "Grade", "grade", "submissions", "write_gradebook"]
 
@@ -128,6 +138,8 @@ def grade(
 ) -> tuple[list[Grade], bool]:
     """Every submission's grade, in the order given; and whether the run was interrupted
     (then the grades are those that finished). ``sandboxed``: each in bubblewrap."""
+    if isinstance(base, NetworkSpec):
+        check_auditable(base, contract)  # once, before any Keras run, not once per submission
     for n, init in enumerate(inits, start=1):
         progress(f"Keras runs {n}/{len(inits)} (init {init})")
         keras_side(base.with_(init=init))  # once, here: the threads below only read it

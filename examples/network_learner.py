@@ -1,7 +1,7 @@
 """A learner's step for a network of their own, with one slip: 3 inputs, 4 tanh
 neurons, 2 linear outputs, Keras's mean_squared_error averaged over the batch and the outputs.
 
-Audit it: python -m comparisons audit examples/network_step.py --layers 3,4,2 --batch-size 3 --rows 10
+Audit it: python -m comparisons audit examples/network_learner.py --layers 3,4,2 --batch-size 3 --rows 10
 """
 
 import numpy as np

@@ -334,14 +334,36 @@ def audit_json(capsys: pytest.CaptureFixture[str], path: Path, *argv: str) -> tu
     return status, report
 
 
-@pytest.mark.parametrize("batch", ["1", "3", "10"], ids=["batch-1", "batch-3-partial-last", "batch-all-rows"])
+@pytest.mark.parametrize(
+    ("layers", "batch"),
+    [
+        pytest.param("3,4,2", "3", id="two-outputs-batch-3-partial-last"),
+        pytest.param("3,4,2", "16", id="two-outputs-batch-above-the-rows"),
+        pytest.param("2,3,1", "1", id="one-output-batch-1"),
+        pytest.param("2,3,1", "10", id="one-output-batch-all-rows"),
+    ],
+)
 def test_a_correct_network_step_matches_keras_after_every_step(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, batch: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, batch: str, layers: str
 ) -> None:
     path = tmp_path / "net_step.py"
     path.write_text(NETWORK_STEP)
-    status, report = audit_json(capsys, path, "--batch-size", batch)
+    status, report = audit_json(capsys, path, "--batch-size", batch, "--layers", layers)
     assert (status, report["verdict"]) == (0, "match"), report
+
+
+def test_a_slip_only_the_partial_batch_shows_is_placed_at_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """10 rows in batches of 3: steps 1-3 hold 3 rows, step 4 row 9 alone; a step that divides by
+    3 instead of the batch's own size is right until step 4 of epoch 1."""
+    path = tmp_path / "net_bug.py"
+    path.write_text(NETWORK_STEP.replace("/ (B * n)", "/ (3 * n)"))
+    status, report = audit_json(capsys, path, "--batch-size", "3", "--init", "random")
+    first = report["first_divergence"]
+    assert status == 1
+    assert isinstance(first, dict)
+    assert (first["epoch"], first["step"], first["row"], first["batch_rows"]) == (1, 4, 9, [])
 
 
 @pytest.mark.parametrize(
@@ -364,15 +386,27 @@ def test_a_network_step_with_a_slip_diverges_at_its_first_step(
     assert report["diagnosis"] == {"findings": [], "known_bugs": [], "per_parameter": False}
 
 
-def test_a_network_audit_needs_a_stateless_optimizer(tmp_path: Path) -> None:
-    from comparisons.audit import audit
+@pytest.mark.parametrize(
+    ("optimizer", "contract", "message"),
+    [
+        pytest.param(ADAM, None, "adam carries state between steps", id="adam"),
+        pytest.param(
+            OptimizerConfig("sgd", 0.01, momentum=0.9), None, "sgd with momentum carries state", id="momentum"
+        ),
+        pytest.param(SGD, "columns", "the step contract in Keras's layout", id="column-layout"),
+    ],
+)
+def test_a_network_audit_needs_a_stateless_step_in_keras_layout(
+    tmp_path: Path, optimizer: OptimizerConfig, contract: str | None, message: str
+) -> None:
+    from comparisons.audit import Contract, audit
     from comparisons.errors import InputError
 
     path = tmp_path / "net_step.py"
     path.write_text(NETWORK_STEP)
-    network = NetworkSpec((3, 4, 2), ("tanh", "linear"), optimizer=ADAM, epochs=2)
-    with pytest.raises(InputError, match="plain SGD alone"):
-        audit(path, "step", network, ["random"])
+    network = NetworkSpec((3, 4, 2), ("tanh", "linear"), optimizer=optimizer, epochs=2)
+    with pytest.raises(InputError, match=message):
+        audit(path, Contract(layout=contract or "keras"), network, ["random"])
 
 
 def test_the_audits_network_options_need_layers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
