@@ -18,7 +18,7 @@ from manual import Params, Step
 
 # Property tests: few, fixed examples by default (CI's time budget); HYPOTHESIS_PROFILE=sweep
 # draws many more, at random, for a local search
-settings.register_profile("ci", max_examples=8, derandomize=True, deadline=None, database=None)
+settings.register_profile("ci", max_examples=6, derandomize=True, deadline=None, database=None)
 settings.register_profile("sweep", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
