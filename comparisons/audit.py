@@ -53,7 +53,14 @@ from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.bugs import buggy_step, bugs_for
 from manual.minibatch import batch_rows
-from manual.network import Architecture, from_keras_weights, in_document_order, parameter_names, to_keras_weights
+from manual.network import (
+    Architecture,
+    Params,
+    from_keras_weights,
+    in_document_order,
+    parameter_names,
+    to_keras_weights,
+)
 from manual.training import steps
 
 __all__ = [
@@ -249,20 +256,31 @@ def keras_side(spec: AuditSpec) -> _KerasSide:
 
         model = keras_model(arch, spec.dtype)
         result = reference.train_steps(model, weights, X, y, order, spec.learning_rate)
-        after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
-        start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
-        states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
+        states = _states_before(weights, result.weights)
         rows = order.reshape(-1)
         taped = reference.gradients_at(model, states, X[rows], y[rows])
-        grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(rows))]
-        return {
-            "before": np.concatenate([start, after[:-1]]),
-            "after": after,
-            "losses": result.losses,
-            "grads": np.array(grads),
-        }
+        return _side_arrays(arch, context["params"], result.weights, result.losses, taped)
 
-    arrays = cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute)
+    return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute))
+
+
+def _states_before(start: list[np.ndarray], after: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Per weight (``get_weights`` order), its value before every step, stacked over the steps."""
+    return [np.stack([start[i], *(ws[i] for ws in after[:-1])]) for i in range(len(start))]
+
+
+def _side_arrays(
+    arch: Architecture, params: Params, after: list[list[np.ndarray]], losses: np.ndarray, taped: list[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Keras's per-step record in document order: the parameters before and after every step,
+    its loss, and the taped gradient at the state before it."""
+    done = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in after])
+    start = np.array([in_document_order(arch, params)], dtype=done.dtype)
+    grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(after))]
+    return {"before": np.concatenate([start, done[:-1]]), "after": done, "losses": losses, "grads": np.array(grads)}
+
+
+def _read_only(arrays: dict[str, np.ndarray]) -> _KerasSide:
     for array in arrays.values():
         array.setflags(write=False)
     return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
@@ -279,23 +297,12 @@ def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: lis
 
         model = keras_network(arch, spec.dtype, spec.optimizer)
         result = train_batch_steps(model, weights, X, y, order, batch)
-        after = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in result.weights])
-        start = np.array([in_document_order(arch, context["params"])], dtype=after.dtype)
-        states = [np.stack([weights[i], *(ws[i] for ws in result.weights[:-1])]) for i in range(len(weights))]
         batches = batch_rows(order, batch)
+        states = _states_before(weights, result.weights)
         taped = batch_gradients_at(model, states, [X[rows] for rows in batches], [y[rows] for rows in batches])
-        grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(batches))]
-        return {
-            "before": np.concatenate([start, after[:-1]]),
-            "after": after,
-            "losses": result.losses,
-            "grads": np.array(grads),
-        }
+        return _side_arrays(arch, context["params"], result.weights, result.losses, taped)
 
-    arrays = cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute)
-    for array in arrays.values():
-        array.setflags(write=False)
-    return _KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
+    return _read_only(cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute))
 
 
 def _job_context(spec: AuditSpec, side: _KerasSide) -> dict[str, Any]:

@@ -104,9 +104,9 @@ def add_network_options(parser: argparse.ArgumentParser, whole_number: Callable[
 NETWORK_ONLY = ("activations", "loss", "optimizer", "momentum", "nesterov", "batch_size", "rows", "target", "features")
 
 
-def refuse_network_options(args: argparse.Namespace) -> None:
+def refuse_network_options(args: argparse.Namespace, options: Sequence[str] = NETWORK_ONLY) -> None:
     """Without --layers, the network's options would be ignored: say so instead."""
-    for option in NETWORK_ONLY:
+    for option in options:
         if getattr(args, option) is not None:
             raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
 
@@ -167,9 +167,7 @@ def sheet_network(args: argparse.Namespace) -> str | Architecture:
     """The document's network by name (``--network``), or the user's (``--layers``): one
     output, as the sheets' notation has one y, and the neurons a sheet can write."""
     if args.layers is None:
-        for option in ("activations", "loss"):
-            if getattr(args, option) is not None:
-                raise InputError(f"--{option} describes a network of your own: give --layers too")
+        refuse_network_options(args, ("activations", "loss"))
         if args.network is None:
             raise InputError("give --network (the document's) or --layers (your own)")
         return str(args.network)
@@ -201,9 +199,7 @@ def audit_spec(args: argparse.Namespace) -> RunSpec | NetworkSpec:
     """The run a step is audited against: the document's --problem, or a network of --layers."""
     common = {"dtype": args.dtype, "epochs": args.epochs, "order": args.order, "seed": args.seed}
     if args.layers is None:
-        for option in ("activations", "loss", "batch_size", "rows"):
-            if getattr(args, option) is not None:
-                raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
+        refuse_network_options(args, ("activations", "loss", "batch_size", "rows"))
         if args.problem is None:
             raise InputError("give --problem (the document's network) or --layers (your own)")
         return RunSpec(problem=args.problem, lr=args.lr, **common)

@@ -185,6 +185,12 @@ def _run_loop(
         losses, stacked = _compiled_loop(model, dtype, per_step)(
             X[order].astype(dtype), y[order].astype(dtype)[..., None]
         )
+    return stacked_trajectory(losses, stacked, dtype)
+
+
+def stacked_trajectory(losses: tensorflow.Tensor, stacked: list[tensorflow.Tensor], dtype: str) -> KerasTrajectory:
+    """A compiled loop's output (losses, and per variable its values stacked over the records)
+    as one list of weights per record."""
     per_variable = [np.asarray(w) for w in stacked]
     return KerasTrajectory(
         weights=[[w[k] for w in per_variable] for k in range(len(losses))], losses=np.asarray(losses, dtype=dtype)

@@ -18,7 +18,7 @@ import keras  # after reference/__init__.py, which imports keras_model first: it
 import numpy as np
 import tensorflow
 
-from reference.keras_model import KerasTrajectory, _sequential, _snapshot, floatx
+from reference.keras_model import KerasTrajectory, _sequential, _snapshot, floatx, stacked_trajectory
 
 __all__ = ["batch_gradients_at", "build_network", "train_batch_steps", "train_batches_fast", "train_batches_plain"]
 
@@ -121,10 +121,7 @@ def _run_batches(
         losses, stacked = _compiled_batches(model, dtype, Y.shape[1:], per_step)(
             X[order].astype(dtype), Y[order].astype(dtype), np.int32(batch_size)
         )
-    per_variable = [np.asarray(w) for w in stacked]
-    return KerasTrajectory(
-        weights=[[w[k] for w in per_variable] for k in range(len(losses))], losses=np.asarray(losses, dtype=dtype)
-    )
+    return stacked_trajectory(losses, stacked, dtype)
 
 
 def train_batch_steps(
