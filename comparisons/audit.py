@@ -44,10 +44,10 @@ from comparisons.diagnosis import (
     gradient_distance,
 )
 from comparisons.errors import InputError
-from comparisons.network import NetworkSpec, initial_network_params, keras_network, network_data
+from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
 from comparisons.notebook import NotebookCode, NotebookError, read_notebook
 from comparisons.problems import PROBLEMS
-from comparisons.run import dataset_arrays, initial_params, keras_model, keras_settings
+from comparisons.run import dataset_arrays, initial_params, keras_records, keras_settings
 from comparisons.spec import RunSpec, row_order
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
@@ -62,6 +62,8 @@ from manual.network import (
     to_keras_weights,
 )
 from manual.training import steps
+from reference import runner
+from reference.protocol import unnumbered
 
 __all__ = [
     "DEFAULT_MEMORY_MIB",
@@ -252,32 +254,26 @@ def keras_side(spec: AuditSpec) -> _KerasSide:
         return _network_keras_side(spec, context, weights)
 
     def compute() -> dict[str, np.ndarray]:
-        import reference
-
-        model = keras_model(arch, spec.dtype)
-        result = reference.train_steps(model, weights, X, y, order, spec.learning_rate)
-        states = _states_before(weights, result.weights)
-        rows = order.reshape(-1)
-        taped = reference.gradients_at(model, states, X[rows], y[rows])
-        return _side_arrays(arch, context["params"], result.weights, result.losses, taped)
+        job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
+        job |= {"dtype": spec.dtype, "lr": spec.learning_rate, "weights": weights, "X": X, "y": y, "order": order}
+        return _side_arrays(arch, context["params"], runner.run("steps_and_gradients", **job))
 
     return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute))
 
 
-def _states_before(start: list[np.ndarray], after: list[list[np.ndarray]]) -> list[np.ndarray]:
-    """Per weight (``get_weights`` order), its value before every step, stacked over the steps."""
-    return [np.stack([start[i], *(ws[i] for ws in after[:-1])]) for i in range(len(start))]
-
-
-def _side_arrays(
-    arch: Architecture, params: Params, after: list[list[np.ndarray]], losses: np.ndarray, taped: list[np.ndarray]
-) -> dict[str, np.ndarray]:
+def _side_arrays(arch: Architecture, params: Params, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Keras's per-step record in document order: the parameters before and after every step,
     its loss, and the taped gradient at the state before it."""
-    done = np.array([in_document_order(arch, from_keras_weights(arch, ws)) for ws in after])
+    done = np.array([in_document_order(arch, p) for p in keras_records(arch, result)])
     start = np.array([in_document_order(arch, params)], dtype=done.dtype)
-    grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(after))]
-    return {"before": np.concatenate([start, done[:-1]]), "after": done, "losses": losses, "grads": np.array(grads)}
+    taped = unnumbered("g", result)
+    grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(done))]
+    return {
+        "before": np.concatenate([start, done[:-1]]),
+        "after": done,
+        "losses": result["losses"],
+        "grads": np.array(grads),
+    }
 
 
 def _read_only(arrays: dict[str, np.ndarray]) -> _KerasSide:
@@ -293,14 +289,9 @@ def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: lis
     X, y, order, batch = context["X"], context["y"], context["order"], spec.batch_size
 
     def compute() -> dict[str, np.ndarray]:
-        from reference.minibatch import batch_gradients_at, train_batch_steps
-
-        model = keras_network(arch, spec.dtype, spec.optimizer)
-        result = train_batch_steps(model, weights, X, y, order, batch)
-        batches = batch_rows(order, batch)
-        states = _states_before(weights, result.weights)
-        taped = batch_gradients_at(model, states, [X[rows] for rows in batches], [y[rows] for rows in batches])
-        return _side_arrays(arch, context["params"], result.weights, result.losses, taped)
+        job = network_job(spec) | {"X": X, "Y": y, "order": order, "batch_size": batch}
+        result = runner.run("network_steps_and_gradients", **job, weights=weights, batches=batch_rows(order, batch))
+        return _side_arrays(arch, context["params"], result)
 
     return _read_only(cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute))
 

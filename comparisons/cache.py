@@ -5,8 +5,8 @@ An entry is one ``.npz`` file of plain numpy arrays (read with
 a JSON header: the full key it was computed for and a SHA-256 of every array.
 Its name is a hash of that key. The key holds every setting that determines
 the result, a hash of the data, and the versions and numerical settings that
-can change the last bits (TensorFlow, Keras, numpy, the oneDNN switch, the
-machine). An entry is trusted only if it loads, its key is the one asked for
+can change the last bits (TensorFlow, Keras, numpy, the numerical
+configuration of reference/numerics.py, the machine). An entry is trusted only if it loads, its key is the one asked for
 and every checksum holds; otherwise it is ignored, with a one-line notice on
 stderr, and recomputed. Entries are written to a temporary file and renamed
 into place, so a reader never sees half of one.
@@ -30,9 +30,11 @@ from typing import Any
 
 import numpy as np
 
+from reference import numerics
+
 __all__ = ["clear", "data_hash", "directory", "enabled", "fetch", "info", "set_enabled"]
 
-SCHEMA = 1  # bump when an entry's layout or meaning changes
+SCHEMA = 2  # bump when an entry's layout or meaning changes
 _HEADER = "__header__"
 _state = {"enabled": True}
 
@@ -66,14 +68,15 @@ def _version(package: str) -> str:
         return "absent"
 
 
-def environment() -> dict[str, str]:
+def environment() -> dict[str, Any]:
     """What besides the settings can change Keras's last bits; read without importing TensorFlow."""
     return {
         "tensorflow": _version("tensorflow"),
         "keras": _version("keras"),
         "numpy": np.__version__,
-        # reference/ sets it to 0 unless the user did; with it on, float32 sums round differently
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "0"),
+        # the configuration the Keras side runs under, checked by reading it back when it ends
+        # (reference/runner.py): never the environment variable, which a loaded TensorFlow ignores
+        "numerics": numerics.key(),
         "machine": platform.machine(),
         "schema": str(SCHEMA),
     }

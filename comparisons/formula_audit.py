@@ -25,6 +25,8 @@ from comparisons.problems import PROBLEMS
 from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
 from manual.layerwise import forward
 from manual.losses import LOSSES
+from reference import runner
+from reference.protocol import unnumbered
 
 __all__ = [
     "POINTS",
@@ -254,10 +256,8 @@ def true_gradients(arch: Architecture, params: list[Params], X: np.ndarray, y: n
     states = [np.stack(weights) for weights in zip(*(to_keras_weights(arch, p) for p in params), strict=True)]
 
     def compute() -> dict[str, np.ndarray]:
-        import reference
-
-        model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
-        stacked = reference.gradients_at(model, states, X, y)
+        job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
+        stacked = unnumbered("g", runner.run("gradients", **job, states=states, X=X, y=y))
         return {
             "tape": np.array(
                 [in_document_order(arch, from_keras_weights(arch, [g[k] for g in stacked])) for k in range(len(params))]

@@ -10,11 +10,9 @@ reference/minibatch.py, compiled once per network, dtype and optimizer.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,7 +20,7 @@ import pandas as pd
 from comparisons import cache
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
-from comparisons.run import trajectory_frame
+from comparisons.run import keras_initial_params, trajectory_frame
 from comparisons.spec import DTYPES, INITS, ORDERS, random_params, row_order, seed_params
 from comparisons.tolerances import Tolerance, network_tolerance
 from manual import Architecture, Params, from_keras_weights, parameter_names, to_keras_weights
@@ -30,9 +28,8 @@ from manual.activations import ACTIVATIONS
 from manual.minibatch import KERAS_LOSSES, KERAS_PIECES, Pieces, train_batches
 from manual.minibatch_bugs import MINIBATCH_BUGS
 from manual.optimizers import OPTIMIZERS, OptimizerConfig
-
-if TYPE_CHECKING:
-    import keras
+from reference import runner
+from reference.protocol import unnumbered
 
 __all__ = [
     "DEFAULT_LEARNING_RATES",
@@ -229,22 +226,19 @@ def initial_network_params(spec: NetworkSpec) -> Params:
         return seed_params(arch, spec.dtype)
     if spec.init == "random":
         return random_params(arch, spec.dtype, spec.seed)
-
-    def compute() -> dict[str, np.ndarray]:
-        import reference
-
-        return from_keras_weights(arch, reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed))
-
-    settings = {"sizes": arch.sizes, "activations": arch.activations, "dtype": spec.dtype, "seed": spec.seed}
-    return cache.fetch("keras-initial-weights", settings, compute)
+    return keras_initial_params(arch, spec.dtype, spec.seed)
 
 
-@functools.cache
-def keras_network(arch: Architecture, dtype: str, optimizer: OptimizerConfig) -> keras.Model:
-    """One compiled model per network, dtype and optimizer; its optimizer's state is reset per run."""
-    from reference.minibatch import build_network
-
-    return build_network(arch.sizes, arch.activations, arch.loss, dtype, optimizer.name, optimizer.keras_arguments())
+def network_job(spec: NetworkSpec) -> dict[str, object]:
+    """The arguments every Keras job on this network shares: its layers, loss, dtype and optimizer."""
+    return {
+        "sizes": list(spec.layers),
+        "activations": list(spec.activations),
+        "loss": spec.loss,
+        "dtype": spec.dtype,
+        "optimizer": spec.optimizer.name,
+        "arguments": spec.optimizer.keras_arguments(),
+    }
 
 
 def run_network_manual(
@@ -265,18 +259,11 @@ def run_network_keras(
     weights = to_keras_weights(arch, params)
 
     def compute() -> dict[str, np.ndarray]:
-        from reference.minibatch import build_network, train_batches_fast, train_batches_plain
-
-        if path == "fast":
-            model = keras_network(arch, spec.dtype, spec.optimizer)
-            result = train_batches_fast(model, weights, X, Y, order, spec.batch_size)
-        else:
-            opt = spec.optimizer
-            model = build_network(arch.sizes, arch.activations, arch.loss, spec.dtype, opt.name, opt.keras_arguments())
-            result = train_batches_plain(model, weights, X, Y, order, spec.batch_size)
+        job = network_job(spec) | {"X": X, "Y": Y, "order": order, "batch_size": spec.batch_size}
+        result = runner.run("network_trajectory", **job, weights=weights, path=path)
         # plain arrays in document order (Keras's weight order, each raveled), never a frame's columns
-        params = np.array([np.concatenate([w.ravel() for w in weights]) for weights in result.weights])
-        return {"values": np.column_stack([result.losses, params.reshape(len(result.losses), -1)])}
+        stacked = unnumbered("w", result)
+        return {"values": np.column_stack([result["losses"], *(w.reshape(len(w), -1) for w in stacked)])}
 
     settings = spec.keras_settings(X, Y, order, weights) | {"path": path}
     values = cache.fetch("keras-network-trajectory", settings, compute)

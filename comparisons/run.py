@@ -6,9 +6,6 @@ parameter under its document name (``w^1_11`` ... ``b_21``).
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
@@ -28,16 +25,16 @@ from manual import (
     train,
 )
 from manual.bugs import KNOWN_BUGS
-
-if TYPE_CHECKING:
-    import keras
+from reference import runner
+from reference.protocol import unnumbered
 
 __all__ = [
     "IMPLEMENTATIONS",
     "compare",
     "dataset_arrays",
     "initial_params",
-    "keras_model",
+    "keras_initial_params",
+    "keras_records",
     "keras_settings",
     "manual_step",
     "run_keras",
@@ -61,15 +58,26 @@ def initial_params(spec: RunSpec) -> Params:
         return seed_params(arch, spec.dtype)
     if spec.init == "random":
         return random_params(arch, spec.dtype, spec.seed)
+    return keras_initial_params(arch, spec.dtype, spec.seed)
+
+
+def keras_initial_params(arch: Architecture, dtype: str, seed: int) -> Params:
+    """Keras's own initializers (Glorot-uniform kernels, zero biases), seeded, copied to the manual side."""
 
     def compute() -> dict[str, np.ndarray]:
-        import reference  # Keras's own initializers, copied to the manual side
+        weights = runner.run(
+            "initial_weights", sizes=list(arch.sizes), activations=list(arch.activations), dtype=dtype, seed=seed
+        )
+        return from_keras_weights(arch, unnumbered("w", weights))
 
-        weights = reference.initial_weights(arch.sizes, arch.activations, spec.dtype, spec.seed)
-        return from_keras_weights(arch, weights)
-
-    settings = {"sizes": arch.sizes, "activations": arch.activations, "dtype": spec.dtype, "seed": spec.seed}
+    settings = {"sizes": arch.sizes, "activations": arch.activations, "dtype": dtype, "seed": seed}
     return cache.fetch("keras-initial-weights", settings, compute)
+
+
+def keras_records(arch: Architecture, arrays: dict[str, np.ndarray]) -> list[Params]:
+    """A job's weights (``w0``, ``w1``, ..., each stacked over the records), one Params per record."""
+    stacked = unnumbered("w", arrays)
+    return [from_keras_weights(arch, [w[k] for w in stacked]) for k in range(len(stacked[0]))]
 
 
 def manual_step(spec: RunSpec, implementation: str) -> Step:
@@ -97,14 +105,6 @@ def run_manual(spec: RunSpec, step: Step, params: Params, data: pd.DataFrame | N
     return trajectory_frame(spec.definition.arch, trajectory.params, trajectory.losses)
 
 
-@functools.cache
-def keras_model(arch: Architecture, dtype: str) -> keras.Model:
-    """One compiled model per network and dtype: its training loop is traced once, then reused."""
-    import reference
-
-    return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, lr=0.001)
-
-
 def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, path: str = "fast") -> pd.DataFrame:
     """Keras's trajectory. ``path``: ``fast`` (the default) or ``plain``, one ``fit`` per epoch; bit-identical."""
     if path not in ("fast", "plain"):
@@ -115,14 +115,20 @@ def run_keras(spec: RunSpec, params: Params, data: pd.DataFrame | None = None, p
     weights = to_keras_weights(arch, params)
 
     def compute() -> dict[str, np.ndarray]:
-        import reference
-
-        if path == "fast":
-            result = reference.train_fast(keras_model(arch, spec.dtype), weights, X, y, order, spec.learning_rate)
-        else:
-            model = reference.build_model(arch.sizes, arch.activations, arch.loss, spec.dtype, spec.learning_rate)
-            result = reference.train_plain(model, weights, X, y, order, spec.learning_rate)
-        frame = trajectory_frame(arch, [from_keras_weights(arch, ws) for ws in result.weights], result.losses)
+        result = runner.run(
+            "trajectory",
+            sizes=list(arch.sizes),
+            activations=list(arch.activations),
+            loss=arch.loss,
+            dtype=spec.dtype,
+            lr=spec.learning_rate,
+            weights=weights,
+            X=X,
+            y=y,
+            order=order,
+            path=path,
+        )
+        frame = trajectory_frame(arch, keras_records(arch, result), result["losses"])
         return {"values": frame.drop(columns="epoch").to_numpy()}
 
     values = cache.fetch("keras-trajectory", keras_settings(spec, X, y, order, weights) | {"path": path}, compute)

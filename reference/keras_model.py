@@ -11,13 +11,9 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-# oneDNN's float32 matmul fuses w_11 x_1 + w_21 x_2 into one FMA (one rounding
-# where the document's formula has two). Measured here: with it, float32
-# regression drifts 5-100 ULPs from plain numpy within 20 epochs; without it,
-# zero. Must be set before tensorflow is first imported; an explicit setting wins.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from reference import numerics
 
+numerics.configure()  # before tensorflow's first import; reference/numerics.py says why
 
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
@@ -38,7 +34,7 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 with _quiet_native_stderr():
-    import keras  # must follow the environment set above
+    import keras  # must follow numerics.configure()
     import tensorflow
 
     tensorflow.config.list_physical_devices()  # device discovery logs its CUDA complaints now, quietly

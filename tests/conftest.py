@@ -13,6 +13,10 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
+from reference import numerics
+
+numerics.configure()  # before any test module imports keras: every worker's TensorFlow as the CLI's
+
 from comparisons import RunSpec, initial_params, manual_step, run_keras, run_manual
 from manual import Params, Step
 

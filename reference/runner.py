@@ -1,0 +1,141 @@
+"""Where Keras's side runs: here, or in a child process whose TensorFlow has oneDNN off.
+
+``run(job, **arguments)`` runs one job of reference/jobs.py under the
+configuration ``numerics.key()`` names. In this process when its TensorFlow
+runs (or, not imported yet, will run) with oneDNN off; otherwise in one child
+process (reference/child.py), started at the first such job and kept until this
+process ends, so TensorFlow is imported there once. Either way the
+configuration is read back when the job ends, and a job that ran under another
+is refused: a result is never filed under a configuration it was not computed in.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from reference import numerics, protocol
+
+__all__ = ["in_child", "prepare", "run", "stop_child"]
+
+_LOCK = threading.Lock()  # one job at a time: the compiled models are shared, and so is the child
+_child: dict[str, Any] = {}
+_NOTICE = (
+    "backprop-vs-keras: TensorFlow in this process runs with oneDNN on, which fuses float32 multiply-adds; "
+    "Keras's side is computed in a child process with it off"
+)
+
+
+def in_child() -> bool:
+    """Whether this process's jobs go to the child: its TensorFlow has oneDNN on."""
+    return numerics.onednn_here()
+
+
+def run(job: str, **arguments: Any) -> dict[str, np.ndarray]:
+    expected = numerics.key()
+    with _LOCK:
+        if in_child():
+            arrays, state = _ask_child(job, arguments)
+        else:
+            from reference import jobs  # imports tensorflow, configured first by reference/keras_model.py
+
+            arrays, state = jobs.run(job, arguments)
+    if state != expected:
+        raise RuntimeError(
+            f"Keras's {job} ran with {numerics.describe(state)}, not {numerics.describe(expected)}: result discarded"
+        )
+    return arrays
+
+
+def _start_child() -> subprocess.Popen[bytes]:
+    if not _child.get("noticed"):
+        print(_NOTICE, file=sys.stderr)
+        _child["noticed"] = True
+    stderr = tempfile.TemporaryFile()
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    env = os.environ | {numerics.ONEDNN_VARIABLE: "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": path}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "reference.child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=env,
+    )
+    _child.update(process=child, stderr=stderr)
+    assert child.stdout is not None
+    if _receive(child) != ({"ready": True}, {}):
+        raise RuntimeError("Keras's child process did not start properly")
+    return child
+
+
+def _receive(child: subprocess.Popen[bytes]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    assert child.stdout is not None
+    try:
+        body = protocol.read_message(child.stdout)
+    except EOFError:
+        body = None
+    if body is None:
+        child.wait()
+        raise RuntimeError(f"Keras's child process ended (exit {child.returncode}){_stderr_tail()}")
+    return protocol.decode(body)
+
+
+def prepare() -> None:
+    """Import TensorFlow where jobs will run, here or in the child (before a benchmark's clocks start)."""
+    with _LOCK:
+        if not in_child():
+            from reference import jobs  # noqa: F401
+        elif _child.get("process") is None or _child["process"].poll() is not None:
+            _start_child()
+
+
+def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    child = _child.get("process")
+    if child is None or child.poll() is not None:
+        child = _start_child()
+    assert child.stdin is not None
+    request = {"job": job, "device": numerics.device(), "arguments": arguments}
+    try:
+        protocol.write_message(child.stdin, protocol.encode(request))
+    except BrokenPipeError:
+        pass  # it ended: _receive says how
+    header, arrays = _receive(child)
+    if "error" in header:
+        kind = numerics.NumericsError if header.get("kind") == "NumericsError" else RuntimeError
+        raise kind(header["error"])
+    return arrays, header["state"]
+
+
+def _stderr_tail() -> str:
+    stream: IO[bytes] = _child["stderr"]
+    stream.seek(0)
+    lines = stream.read().decode(errors="replace").strip().splitlines()
+    return f": {lines[-1]}" if lines else ""
+
+
+def stop_child() -> None:
+    """End the child, if one runs (at exit; tests)."""
+    child = _child.pop("process", None)
+    if child is not None and child.poll() is None:
+        assert child.stdin is not None
+        child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    stderr = _child.pop("stderr", None)
+    if stderr is not None:
+        stderr.close()
+
+
+atexit.register(stop_child)
