@@ -62,7 +62,7 @@ from manual.network import (
     to_keras_weights,
 )
 from manual.training import steps
-from reference import runner
+from reference import numerics, runner
 from reference.protocol import unnumbered
 
 __all__ = [
@@ -743,6 +743,7 @@ def as_json(result: Audit) -> dict[str, Any]:
     first = result.first_divergence
     return {
         "verdict": result.verdict,
+        "numerics": numerics.key(),  # Keras's side was computed (or cached) under this configuration
         "problem": result.problem,
         "dtype": result.dtype,
         "epochs": result.epochs,

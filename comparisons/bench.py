@@ -40,7 +40,7 @@ from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
 from manual.optimizers import OptimizerConfig
-from reference import runner
+from reference import numerics, runner
 
 __all__ = [
     "AUDIT_EXAMPLE",
@@ -215,7 +215,7 @@ def bench(
     baseline: str = "cached",
     network: NetworkSpec | None = None,
 ) -> dict[str, object]:
-    result: dict[str, object] = {}
+    result: dict[str, object] = {"numerics": numerics.key()}
     if part in ("keras", "all"):
         result |= bench_keras(epochs, progress)
     if part in ("audit", "all"):

@@ -34,6 +34,7 @@ from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
 from comparisons.testing import assert_trajectory_matches
 from manual.bugs import KNOWN_BUGS
 from manual.minibatch_bugs import MINIBATCH_BUGS
+from reference import numerics
 
 __all__ = ["main"]
 
@@ -104,15 +105,22 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--data", metavar="CSV", help="train on this CSV (needs a single --problem, or --layers)")
     add_network_options(parser, _whole_number(1, "not a positive whole number"))
-    _add_no_cache(parser)
+    _add_keras_options(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
-def _add_no_cache(parser: argparse.ArgumentParser) -> None:
+def _add_keras_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-cache",
         action="store_true",
         help="recompute the Keras side; read and write no cache (results are the same)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=numerics.DEVICES,
+        default="cpu",
+        help="where Keras's side runs (default: cpu, even where a GPU is visible; gpu: TF32 off, "
+        "op determinism on, and the tolerances were measured on the CPU)",
     )
 
 
@@ -176,7 +184,7 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
                 help="text, Markdown or a notebook's markdown cells; lines without a derivative are ignored",
             )
             parser.add_argument("--json", action="store_true", help="print one JSON object")
-            _add_no_cache(parser)
+            _add_keras_options(parser)
             parser.add_argument(
                 "--network",
                 choices=[*PROBLEMS, "auto"],
@@ -254,7 +262,7 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
             f"(default: {'yes' if command == 'grade' else 'no'}; --no-sandbox: the process limits only)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        _add_no_cache(parser)
+        _add_keras_options(parser)
         parser.add_argument("--debug", action="store_true", help="show tracebacks")
         return parser
     if command == "cache":
@@ -529,7 +537,8 @@ def _grade(args: argparse.Namespace) -> int:
     settings = (
         f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows, inits {', '.join(inits)}, "
         f"seed {base.seed}, {contract.kind} contract ({contract.label}), "
-        f"{'in the bubblewrap sandbox' if args.sandbox else 'no sandbox (process limits only)'}"
+        f"{'in the bubblewrap sandbox' if args.sandbox else 'no sandbox (process limits only)'}, "
+        f"Keras's side with {numerics.describe(numerics.key())}"
     )
     if args.out is not None:
         write_gradebook(Path(args.out), grades, settings, interrupted)
@@ -560,7 +569,7 @@ def _formulas_audit(args: argparse.Namespace) -> int:
     network = sheet_network(args)
     sheet = read_sheet(Path(args.file))
     result: PageAudit | SheetAudit = audit_page(sheet) if network == "auto" else audit_sheet(sheet, network)
-    print(json.dumps(result.as_json()) if args.json else result.as_text())
+    print(json.dumps(result.as_json() | {"numerics": numerics.key()}) if args.json else result.as_text())
     return 0 if result.clean else 1
 
 
@@ -614,8 +623,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from comparisons import cache
 
         cache.set_enabled(not getattr(args, "no_cache", False))
+        numerics.set_device(getattr(args, "device", "cpu"))
         return handlers[command](args)
-    except InputError as error:
+    except (InputError, numerics.NumericsError) as error:
         if debug:
             raise
         if "--json" in args_in:  # a grader reading stdout gets an answer too

@@ -23,7 +23,7 @@ from comparisons.errors import InputError
 from comparisons.run import keras_initial_params, trajectory_frame
 from comparisons.spec import DTYPES, INITS, ORDERS, random_params, row_order, seed_params
 from comparisons.tolerances import Tolerance, network_tolerance
-from manual import Architecture, Params, from_keras_weights, parameter_names, to_keras_weights
+from manual import Architecture, Params, parameter_names, to_keras_weights
 from manual.activations import ACTIVATIONS
 from manual.minibatch import KERAS_LOSSES, KERAS_PIECES, Pieces, train_batches
 from manual.minibatch_bugs import MINIBATCH_BUGS

@@ -22,6 +22,7 @@ import pandas as pd
 from comparisons import cache
 from comparisons.comparison import Comparison
 from comparisons.folders import write_folder
+from reference import numerics
 
 __all__ = ["MARKER", "run_csv", "summary_markdown", "write_report"]
 
@@ -47,6 +48,8 @@ def _versions() -> dict[str, str]:
         "Keras": versions["keras"],
         "numpy": np.__version__,
         "pandas": pd.__version__,
+        # what the cache's key holds, and every computation read back when it ended
+        "Keras's side": numerics.describe(numerics.key()),
     }
 
 

@@ -14,12 +14,15 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import keras
 import numpy as np
-import tensorflow
 
+# isort: off
 from reference import keras_model, minibatch, numerics
 from reference.protocol import numbered
+import keras  # after keras_model, which configures TensorFlow and then imports it quietly
+import tensorflow
+
+# isort: on
 
 __all__ = ["JOBS", "run"]
 

@@ -15,6 +15,7 @@ from reference import numerics
 
 numerics.configure()  # before tensorflow's first import; reference/numerics.py says why
 
+
 @contextlib.contextmanager
 def _quiet_native_stderr() -> Iterator[None]:
     """TensorFlow's C++ start-up logs (no CUDA driver, cuInit failed) go straight to fd 2,

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import keras  # after reference/__init__.py, which imports keras_model first: its environment is set
 import numpy as np
+
+# isort: off
+from reference.keras_model import KerasTrajectory, _sequential, _snapshot, floatx, stacked_trajectory
+import keras  # after keras_model, which configures TensorFlow and then imports it quietly
 import tensorflow
 
-from reference.keras_model import KerasTrajectory, _sequential, _snapshot, floatx, stacked_trajectory
+# isort: on
 
 __all__ = ["batch_gradients_at", "build_network", "train_batch_steps", "train_batches_fast", "train_batches_plain"]
 

@@ -18,7 +18,7 @@ import io
 import json
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -84,12 +84,12 @@ def unnumbered(prefix: str, arrays: Mapping[str, np.ndarray]) -> list[np.ndarray
     return [arrays[f"{prefix}{i}"] for i in range(count)]
 
 
-def write_message(stream: BinaryIO, body: bytes) -> None:
+def write_message(stream: IO[bytes], body: bytes) -> None:
     stream.write(_LENGTH.pack(len(body)) + body)
     stream.flush()
 
 
-def read_message(stream: BinaryIO) -> bytes | None:
+def read_message(stream: IO[bytes]) -> bytes | None:
     """One message's body; None at the end of the stream."""
     head = stream.read(_LENGTH.size)
     if len(head) < _LENGTH.size:

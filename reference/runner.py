@@ -12,6 +12,7 @@ is refused: a result is never filed under a configuration it was not computed in
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import subprocess
 import sys
@@ -24,11 +25,11 @@ import numpy as np
 
 from reference import numerics, protocol
 
-__all__ = ["in_child", "prepare", "run", "stop_child"]
+__all__ = ["NOTICE", "in_child", "prepare", "run", "stop_child"]
 
 _LOCK = threading.Lock()  # one job at a time: the compiled models are shared, and so is the child
 _child: dict[str, Any] = {}
-_NOTICE = (
+NOTICE = (
     "backprop-vs-keras: TensorFlow in this process runs with oneDNN on, which fuses float32 multiply-adds; "
     "Keras's side is computed in a child process with it off"
 )
@@ -42,12 +43,7 @@ def in_child() -> bool:
 def run(job: str, **arguments: Any) -> dict[str, np.ndarray]:
     expected = numerics.key()
     with _LOCK:
-        if in_child():
-            arrays, state = _ask_child(job, arguments)
-        else:
-            from reference import jobs  # imports tensorflow, configured first by reference/keras_model.py
-
-            arrays, state = jobs.run(job, arguments)
+        arrays, state = _execute(job, arguments)
     if state != expected:
         raise RuntimeError(
             f"Keras's {job} ran with {numerics.describe(state)}, not {numerics.describe(expected)}: result discarded"
@@ -55,11 +51,20 @@ def run(job: str, **arguments: Any) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _execute(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The job's arrays, and the configuration read back where it ran."""
+    if in_child():
+        return _ask_child(job, arguments)
+    from reference import jobs  # imports tensorflow, configured first by reference/keras_model.py
+
+    return jobs.run(job, arguments)
+
+
 def _start_child() -> subprocess.Popen[bytes]:
     if not _child.get("noticed"):
-        print(_NOTICE, file=sys.stderr)
+        print(NOTICE, file=sys.stderr)
         _child["noticed"] = True
-    stderr = tempfile.TemporaryFile()
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115  # lives as long as the child, closed by stop_child
     root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     env = os.environ | {numerics.ONEDNN_VARIABLE: "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": path}
@@ -104,10 +109,8 @@ def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarra
         child = _start_child()
     assert child.stdin is not None
     request = {"job": job, "device": numerics.device(), "arguments": arguments}
-    try:
+    with contextlib.suppress(BrokenPipeError):  # it ended: _receive says how
         protocol.write_message(child.stdin, protocol.encode(request))
-    except BrokenPipeError:
-        pass  # it ended: _receive says how
     header, arrays = _receive(child)
     if "error" in header:
         kind = numerics.NumericsError if header.get("kind") == "NumericsError" else RuntimeError

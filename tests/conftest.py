@@ -13,12 +13,11 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from reference import numerics
-
-numerics.configure()  # before any test module imports keras: every worker's TensorFlow as the CLI's
-
 from comparisons import RunSpec, initial_params, manual_step, run_keras, run_manual
 from manual import Params, Step
+from reference import numerics, runner
+
+numerics.configure()  # before any test module imports keras: every worker's TensorFlow as the CLI's
 
 # Property tests: few, fixed examples by default (CI's time budget); HYPOTHESIS_PROFILE=sweep
 # draws many more, at random, for a local search
@@ -42,6 +41,14 @@ class Trajectories:
 
     def run(self, spec: RunSpec, step: Step) -> pd.DataFrame:
         return run_manual(spec, step, self.initial(spec))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keras_where_its_jobs_run() -> None:
+    """Under TF_ENABLE_ONEDNN_OPTS=1 the Keras side runs in a child process: started here, once per
+    worker, so its notice and its TensorFlow import fall in no test."""
+    if runner.in_child():
+        runner.prepare()
 
 
 @pytest.fixture(scope="session")

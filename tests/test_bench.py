@@ -19,7 +19,8 @@ from manual import Params
 def test_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--epochs", "2", "--json", "--part", "keras"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"epochs", "plain_s", "fast_s", "speedup", "identical", "manual_s"}
+    assert set(result) == {"numerics", "epochs", "plain_s", "fast_s", "speedup", "identical", "manual_s"}
+    assert result["numerics"] == {"onednn": "off", "device": "cpu"}
     assert result["epochs"] == 2
     assert result["identical"] is True
     assert result["plain_s"] > 0
@@ -53,7 +54,14 @@ def test_bench_notices_when_the_paths_differ(
 def test_bench_audit_times_a_first_and_a_cached_repeat(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--part", "audit", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"audit_file", "audit_first_s", "audit_repeat_s", "audit_ratio", "audit_identical"}
+    assert set(result) == {
+        "numerics",
+        "audit_file",
+        "audit_first_s",
+        "audit_repeat_s",
+        "audit_ratio",
+        "audit_identical",
+    }
     assert result["audit_identical"] is True
     assert result["audit_repeat_s"] > 0
     assert result["audit_ratio"] == round(result["audit_repeat_s"] / result["audit_first_s"], 3)
