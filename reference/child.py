@@ -32,8 +32,7 @@ def serve() -> None:
             arrays, state = jobs.run(header["job"], header["arguments"])
             reply = protocol.encode({"state": state}, arrays)
         except Exception as error:  # the parent raises it, in one line
-            kind = type(error).__name__
-            reply = protocol.encode({"error": f"{kind}: {error}".splitlines()[0], "kind": kind})
+            reply = protocol.encode({"error": str(error).splitlines()[0], "kind": type(error).__name__})
         protocol.write_message(replies, reply)
 
 

@@ -19,9 +19,10 @@ The one owner of what can move Keras's last bits. Importing it imports no Tensor
   TensorFlow's own tests use; where a release drops it, a probe: a float32
   MatMul + BiasAdd in a graph, whose one-rounding (fused) and two-rounding
   answers differ (``fma_probe``). tests/test_numerics.py holds the two together.
-- **Threads.** One intra-op thread and all cores give bit-identical
-  trajectories (measured for the document's problems and 4-16-16-3 networks up
-  to batch 4096): the count is left to TensorFlow.
+- **Threads.** One intra-op thread and all cores (2 here) give bit-identical
+  trajectories, measured by tests/measure_numerics.py for the document's
+  problems and for networks up to 64-256-256-10 and batch 4096: the count is
+  left to TensorFlow.
 - **Device.** The Keras side runs on the CPU, even where a GPU is visible,
   unless ``set_device("gpu")`` (``--device gpu``); on the GPU, TF32 is off and
   op determinism on.

@@ -9,7 +9,7 @@ Messages:
   an argument that is an array (or a list of them) travels as an array, and
   the header names it ``{"__array__": "a0"}``;
 - reply: header ``{"state": {...}}`` (the configuration read back when the
-  job ended) and the job's arrays; or header ``{"error": "one line"}``.
+  job ended) and the job's arrays; or header ``{"error": "one line", "kind": "ValueError"}``.
 """
 
 from __future__ import annotations

@@ -113,8 +113,9 @@ def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarra
         protocol.write_message(child.stdin, protocol.encode(request))
     header, arrays = _receive(child)
     if "error" in header:
-        kind = numerics.NumericsError if header.get("kind") == "NumericsError" else RuntimeError
-        raise kind(header["error"])
+        if header["kind"] == "NumericsError":
+            raise numerics.NumericsError(header["error"])
+        raise RuntimeError(f"{header['kind']}: {header['error']}")
     return arrays, header["state"]
 
 
