@@ -38,7 +38,7 @@ def test_importing_manual_and_comparisons_does_not_load_tensorflow() -> None:
     """Checked in a fresh interpreter, so an indirect import would show too. reference/'s
     configuration, protocol and runner are light too: a cached run decides where Keras would run
     (and under what configuration) without importing it."""
-    light = "manual, comparisons, comparisons.run, reference.numerics, reference.protocol, reference.runner"
+    light = "manual, comparisons, comparisons.run, comparisons.audit_worker, reference, reference.runner"
     code = f"import sys, {light}; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
