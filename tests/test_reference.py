@@ -10,6 +10,8 @@ import pytest
 
 import reference
 from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
+from comparisons.network import DEFAULT_LEARNING_RATES
+from manual.optimizers import OPTIMIZERS, OptimizerConfig
 from manual.training import epoch_loss
 
 
@@ -88,3 +90,32 @@ def test_per_step_recording_agrees_with_per_epoch(problem: str, dtype: str) -> N
         assert epoch_loss(row_losses) == per_epoch.losses[epoch], f"epoch {epoch + 1}"
         for a, d in zip(per_step.weights[(epoch + 1) * n - 1], per_epoch.weights[epoch], strict=True):
             np.testing.assert_array_equal(a, d)
+
+
+# What manual/optimizers.py leaves out of every formula, as a fresh Keras optimizer has it
+_UNUSED_BY_THE_FORMULAS = {
+    "weight_decay": None,
+    "clipnorm": None,
+    "global_clipnorm": None,
+    "clipvalue": None,
+    "use_ema": False,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+    "amsgrad": False,  # adam
+    "centered": False,  # rmsprop
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_the_optimizer_defaults_are_keras_own(name: str) -> None:
+    """Read from a fresh Keras optimizer, never from a copy: the defaults (the learning rate,
+    Adagrad's initial accumulator, every epsilon) feed both sides, so only Keras can catch a wrong one."""
+    config = keras.optimizers.get(name).get_config()
+    ours = OptimizerConfig(name, DEFAULT_LEARNING_RATES[name]).keras_arguments()
+    assert np.float32(ours.pop("learning_rate")) == np.float32(config["learning_rate"])  # Keras keeps it in float32
+    assert ours == {key: config[key] for key in ours}
+    assert {key: config[key] for key in _UNUSED_BY_THE_FORMULAS if key in config} == {
+        key: value for key, value in _UNUSED_BY_THE_FORMULAS.items() if key in config
+    }
+    if name == "rmsprop":
+        assert config["momentum"] == 0  # manual/optimizers.py's RMSprop has none
