@@ -22,45 +22,42 @@ import argparse
 import difflib
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-NETWORK = ["--layers", "3,5,4,2", "--activations", "tanh,relu,softmax", "--loss", "categorical_crossentropy"]
-COMMANDS: dict[str, list[str]] = {
-    "check-document": ["--epochs", "30", "--init", "all"],
-    "check-known-bug": ["--problem", "classification", "--init", "random", "--implementation", "W1-indices-swapped"]
-    + ["--epochs", "5", "--dtype", "float32"],
-    "check-network": [*NETWORK, "--optimizer", "adam", "--batch-size", "3", "--rows", "10", "--epochs", "10"],
-    "check-network-bug": [*NETWORK, "--optimizer", "adam", "--batch-size", "3", "--rows", "10", "--epochs", "5"]
-    + ["--init", "random", "--implementation", "adam-pytorch"],
-    "check-bad-option": ["--epochs", "0"],
-    "check-bad-csv": ["--problem", "regression", "--data", "{work}/missing.csv"],
-    "report": ["report", "--problem", "regression", "--epochs", "20", "--out", "{work}/report"],
-    "audit-notebook-rules": ["audit", "examples/notebook_regression.py", "--problem", "regression", "--epochs", "10"],
-    "audit-learner-json": ["audit", "examples/learner_regression.py", "--problem", "regression", "--epochs", "10"]
-    + ["--json"],
-    "audit-correct-classification": ["audit", "examples/correct_classification.py", "--problem", "classification"]
-    + ["--epochs", "10"],
-    "audit-tutorial-notebook": ["audit", "examples/tutorial_regression.ipynb", "--problem", "regression"]
-    + ["--contract", "tutorial", "--epochs", "10"],
-    "audit-network": ["audit", "examples/network_learner.py", "--layers", "3,4,2", "--batch-size", "3", "--rows", "10"]
-    + ["--init", "random", "--epochs", "10", "--json"],
-    "audit-missing-file": ["audit", "examples/no_such_file.py", "--problem", "regression"],
-    "grade": ["grade", "examples/class_regression", "--problem", "regression", "--epochs", "10", "--no-sandbox"]
-    + ["--out", "{work}/gradebook", "--quiet"],
-    "grade-json": ["grade", "examples/class_regression", "--problem", "regression", "--epochs", "10", "--no-sandbox"]
-    + ["--json", "--quiet"],
-    "formulas-audit-page": ["formulas", "audit", "examples/tutorial_page.md", "--network", "auto"],
-    "formulas-audit-sheet-json": ["formulas", "audit", "comparisons/sheets/document_classification.txt"]
-    + ["--network", "classification", "--json"],
-    "formulas-derive": ["formulas", "derive", "--network", "classification"],
-    "formulas-derive-network": ["formulas", "derive", "--layers", "2,2,2,1", "--activations", "tanh,relu,sigmoid"]
-    + ["--loss", "binary_crossentropy"],
-    "cache-info": ["cache", "info", "--json"],
-    "bench-keras": ["bench", "--part", "keras", "--epochs", "2", "--json", "--quiet"],
+NETWORK = "--layers 3,5,4,2 --activations tanh,relu,softmax --loss categorical_crossentropy --optimizer adam"
+CLASS = "grade examples/class_regression --problem regression --epochs 10 --no-sandbox --quiet"
+COMMANDS = {
+    "check-document": "--epochs 30 --init all",
+    "check-known-bug": "--problem classification --init random --implementation W1-indices-swapped --epochs 5 "
+    "--dtype float32",
+    "check-network": f"{NETWORK} --batch-size 3 --rows 10 --epochs 10",
+    "check-network-bug": f"{NETWORK} --batch-size 3 --rows 10 --epochs 5 --init random --implementation adam-pytorch",
+    "check-bad-option": "--epochs 0",
+    "check-bad-csv": "--problem regression --data {work}/missing.csv",
+    "report": "report --problem regression --epochs 20 --out {work}/report",
+    "audit-notebook-rules": "audit examples/notebook_regression.py --problem regression --epochs 10",
+    "audit-learner-json": "audit examples/learner_regression.py --problem regression --epochs 10 --json",
+    "audit-correct-classification": "audit examples/correct_classification.py --problem classification --epochs 10",
+    "audit-tutorial-notebook": "audit examples/tutorial_regression.ipynb --problem regression --contract tutorial "
+    "--epochs 10",
+    "audit-network": "audit examples/network_learner.py --layers 3,4,2 --batch-size 3 --rows 10 --init random "
+    "--epochs 10 --json",
+    "audit-missing-file": "audit examples/no_such_file.py --problem regression",
+    "grade": f"{CLASS} --out {{work}}/gradebook",
+    "grade-json": f"{CLASS} --json",
+    "formulas-audit-page": "formulas audit examples/tutorial_page.md --network auto",
+    "formulas-audit-sheet-json": "formulas audit comparisons/sheets/document_classification.txt "
+    "--network classification --json",
+    "formulas-derive": "formulas derive --network classification",
+    "formulas-derive-network": "formulas derive --layers 2,2,2,1 --activations tanh,relu,sigmoid "
+    "--loss binary_crossentropy",
+    "cache-info": "cache info --json",
+    "bench-keras": "bench --part keras --epochs 2 --json --quiet",
 }
 _SECONDS = re.compile(r'("[a-z_]*_s": )[0-9.]+|("(speedup|audit_ratio)": )[0-9.]+')
 
@@ -71,12 +68,12 @@ def capture(checkout: Path, out: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="golden-") as folder:
         work = Path(folder)
         env = os.environ | {"XDG_CACHE_HOME": str(work / "cache"), "PYTHONPATH": str(checkout)}
-        for name, argv in COMMANDS.items():
-            args = [a.replace("{work}", str(work)) for a in argv]
+        for name, line in COMMANDS.items():
+            args = shlex.split(line.replace("{work}", str(work)))
             done = subprocess.run(
                 [sys.executable, "-m", "comparisons", *args], capture_output=True, text=True, cwd=checkout, env=env
             )
-            text = f"$ python -m comparisons {' '.join(argv)}\nexit {done.returncode}\n--- stdout\n{done.stdout}"
+            text = f"$ python -m comparisons {line}\nexit {done.returncode}\n--- stdout\n{done.stdout}"
             text += f"--- stderr\n{done.stderr}"
             for written in sorted(p for p in work.rglob("*") if p.is_file() and "cache" not in p.parts):
                 if written.suffix in (".csv", ".md"):
