@@ -44,6 +44,7 @@ from comparisons.diagnosis import (
     gradient_distance,
 )
 from comparisons.errors import InputError
+from comparisons.jupyter_html import audit_html
 from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
 from comparisons.notebook import NotebookCode, NotebookError, read_notebook
 from comparisons.problems import PROBLEMS
@@ -114,6 +115,12 @@ class Divergence:
     parameters: list[dict[str, Any]]  # name, array, index, user, keras, distance
     batch: list[int] = field(default_factory=list)  # a step's rows, where it takes more than one
 
+    @property
+    def batch_text(self) -> str:
+        """The step's rows, the first eight of them."""
+        rows = self.batch
+        return ", ".join(map(str, rows[:8])) + (f" ... ({len(rows)} rows)" if len(rows) > 8 else "")
+
 
 @dataclass(frozen=True)
 class AuditRun:
@@ -154,8 +161,6 @@ class Audit:
         return as_json(self)
 
     def _repr_html_(self) -> str:
-        from comparisons.jupyter import audit_html
-
         return audit_html(self)
 
     @property
@@ -822,11 +827,6 @@ def as_text(result: Audit) -> str:
     return "\n".join(lines)
 
 
-def rows_text(rows: list[int]) -> str:
-    """A batch's rows, the first eight of them."""
-    return ", ".join(map(str, rows[:8])) + (f" ... ({len(rows)} rows)" if len(rows) > 8 else "")
-
-
 def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     lines = [f"DIVERGED: {where} differs from Keras ({settings})"]
     for r in result.runs:
@@ -849,7 +849,7 @@ def _diverged_text(result: Audit, where: str, settings: str) -> list[str]:
     lines.append(
         f"First divergence{FORCED if forced_only else ''}: init {first.init}, "
         f"epoch {first.epoch}, step {first.step}, "
-        + (f"row {first.row} ({cells})" if not first.batch else f"rows {rows_text(first.batch)}; the first: {cells}")
+        + (f"row {first.row} ({cells})" if not first.batch else f"rows {first.batch_text}; the first: {cells}")
     )
     lines.append(f"  {'value':<8} {'index':<9} {'user':>24} {'keras':>24} {'distance':>10}")
     for p in first.parameters:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from comparisons.jupyter_html import comparison_html
 from comparisons.spec import RunSpec
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         """In Jupyter: the verdict and the report's plots."""
-        from comparisons.jupyter import comparison_html
-
         return comparison_html(self)
 
     @property

@@ -60,3 +60,62 @@ def test_every_public_name_of_comparisons_is_what_it_says() -> None:
         value = getattr(comparisons, name)
         assert not isinstance(value, types.ModuleType), name
         assert value is getattr(importlib.import_module(f"comparisons.{comparisons._WHERE[name]}"), name)
+
+
+def _module_imports(path: Path) -> set[str]:
+    """The comparisons modules ``path`` imports when it runs: at the top and inside functions
+    alike (a lazy import is still an arrow), never those only type checkers read."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and ast.unparse(child.test) == "TYPE_CHECKING":
+                continue
+            if isinstance(child, ast.ImportFrom) and child.module and child.module.startswith("comparisons"):
+                parts = child.module.split(".")
+                found.update([parts[1]] if len(parts) > 1 else [a.name for a in child.names])
+            elif isinstance(child, ast.Import):
+                found.update(a.name.split(".")[1] for a in child.names if a.name.startswith("comparisons."))
+            visit(child)
+
+    visit(ast.parse(path.read_text(), filename=str(path)))
+    modules = {p.stem for p in (ROOT / "comparisons").glob("*.py")}
+    return (found & modules) - {path.stem}
+
+
+# Lowest first: a module imports only from layers below its own. Results and their renderers sit
+# under the runs; the audit and the formula sheets above them, never importing each other; the CLI on top.
+LAYERS = [
+    {"errors", "problems", "tolerances", "ulp", "latex", "notebook", "sandbox", "cache"},
+    {"spec", "datasets", "diagnosis", "derive", "testing", "audit_worker", "plots", "folders"},
+    {"jupyter_html"},
+    {"comparison"},
+    {"run"},
+    {"network"},
+    {"audit", "formula_audit", "report"},
+    {"grade", "jupyter", "bench"},
+    {"network_cli"},
+    {"cli"},
+    {"__main__", "__init__"},  # __init__ loads its names by importlib, when first used
+]
+AUDIT = {"audit", "audit_worker", "diagnosis", "sandbox", "grade", "jupyter", "jupyter_html"}
+FORMULAS = {"formula_audit", "latex", "derive"}
+
+
+def test_every_module_has_a_layer() -> None:
+    placed = [m for layer in LAYERS for m in layer]
+    assert sorted(placed) == sorted(p.stem for p in (ROOT / "comparisons").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "comparisons").glob("*.py")), ids=lambda p: p.stem)
+def test_imports_point_down(path: Path) -> None:
+    """No circle can form: every arrow, lazy ones included, goes to a lower layer."""
+    level = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    upward = {m for m in _module_imports(path) if level[m] >= level[path.stem]}
+    assert upward == set(), f"{path.stem} (layer {level[path.stem]}) imports {upward} from its layer or above"
+
+
+def test_the_audit_and_the_formula_sheets_never_import_each_other() -> None:
+    for group, other in ((AUDIT, FORMULAS), (FORMULAS, AUDIT)):
+        for name in group:
+            assert _module_imports(ROOT / "comparisons" / f"{name}.py") & other == set(), name
