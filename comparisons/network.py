@@ -5,7 +5,8 @@ document's two problems: layer sizes, activations, loss, optimizer, batch size,
 dtype, epochs, row order, initial weights and seed. Its data is a seeded
 synthetic set shaped for the network and loss (``--rows``) or a CSV
 (``--data``). The manual side is manual/minibatch.py; Keras's is
-reference/minibatch.py, compiled once per network, dtype and optimizer.
+reference/minibatch.py, run as a job of reference/jobs.py, which compiles one
+model per network, dtype, optimizer and device and reuses it.
 """
 
 from __future__ import annotations

@@ -20,8 +20,7 @@ def serve() -> None:
     os.dup2(2, 1)  # a stray print must not corrupt a reply
     sys.stdout = sys.stderr
     requests = sys.stdin.buffer
-    os.environ[numerics.ONEDNN_VARIABLE] = "0"  # the runner sets it too; this process exists for it
-    numerics.configure()
+    numerics.configure()  # the runner started it with oneDNN off; a setting of the user's it never sees
     from reference import jobs  # imports tensorflow
 
     protocol.write_message(replies, protocol.encode({"ready": True}))
@@ -32,7 +31,8 @@ def serve() -> None:
             arrays, state = jobs.run(header["job"], header["arguments"])
             reply = protocol.encode({"state": state}, arrays)
         except Exception as error:  # the parent raises it, in one line
-            reply = protocol.encode({"error": str(error).splitlines()[0], "kind": type(error).__name__})
+            lines = str(error).strip().splitlines()
+            reply = protocol.encode({"error": lines[0] if lines else "", "kind": type(error).__name__})
         protocol.write_message(replies, reply)
 
 

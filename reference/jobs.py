@@ -180,4 +180,4 @@ def run(job: str, arguments: dict[str, Any]) -> tuple[Arrays, dict[str, str]]:
     """One job on the configured device, and the configuration read back when it ended."""
     with numerics.placed(tensorflow):
         arrays = JOBS[job](**arguments)
-    return arrays, numerics.read_back(tensorflow)
+        return arrays, numerics.read_back(tensorflow)

@@ -30,8 +30,8 @@ __all__ = ["NOTICE", "in_child", "prepare", "run", "stop_child"]
 _LOCK = threading.Lock()  # one job at a time: the compiled models are shared, and so is the child
 _child: dict[str, Any] = {}
 NOTICE = (
-    "backprop-vs-keras: TensorFlow in this process runs with oneDNN on, which fuses float32 multiply-adds; "
-    "Keras's side is computed in a child process with it off"
+    "backprop-vs-keras: oneDNN is on for TensorFlow in this process (TF_ENABLE_ONEDNN_OPTS, or this CPU's "
+    "default), which fuses float32 multiply-adds; Keras's side is computed in a child process with it off"
 )
 
 
@@ -44,7 +44,7 @@ def run(job: str, **arguments: Any) -> dict[str, np.ndarray]:
     expected = numerics.key()
     with _LOCK:
         arrays, state = _execute(job, arguments)
-    if state != expected:
+    if state != expected:  # a fault of ours, never the user's: an internal error
         raise RuntimeError(
             f"Keras's {job} ran with {numerics.describe(state)}, not {numerics.describe(expected)}: result discarded"
         )
@@ -52,22 +52,30 @@ def run(job: str, **arguments: Any) -> dict[str, np.ndarray]:
 
 
 def _execute(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The job's arrays, and the configuration read back where it ran."""
-    if in_child():
-        return _ask_child(job, arguments)
-    from reference import jobs  # imports tensorflow, configured first by reference/keras_model.py
+    """The job's arrays, and the configuration read back where it ran. Here when TensorFlow runs
+    with oneDNN off; its import is the last chance to find it on (a setting TensorFlow reads another
+    way than predicted), and then the job goes to the child after all."""
+    if not in_child():
+        from reference import jobs  # imports tensorflow, configured first by reference/keras_model.py
 
-    return jobs.run(job, arguments)
+        if not numerics.onednn_in_tensorflow():
+            return jobs.run(job, arguments)
+    return _ask_child(job, arguments)
 
 
 def _start_child() -> subprocess.Popen[bytes]:
+    """A new child for this process's device: a CPU child sees no GPU, so it never reserves GPU
+    memory beside a notebook's own TensorFlow."""
+    stop_child()
     if not _child.get("noticed"):
         print(NOTICE, file=sys.stderr)
         _child["noticed"] = True
     stderr = tempfile.TemporaryFile()  # noqa: SIM115  # lives as long as the child, closed by stop_child
     root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    env = os.environ | {numerics.ONEDNN_VARIABLE: "0", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": path}
+    env = os.environ | {numerics.ONEDNN_VARIABLE: "0", "KERAS_BACKEND": "tensorflow", "PYTHONPATH": path}
+    if numerics.device() == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
     child = subprocess.Popen(
         [sys.executable, "-m", "reference.child"],
         stdin=subprocess.PIPE,
@@ -75,10 +83,13 @@ def _start_child() -> subprocess.Popen[bytes]:
         stderr=stderr,
         env=env,
     )
-    _child.update(process=child, stderr=stderr)
-    assert child.stdout is not None
-    if _receive(child) != ({"ready": True}, {}):
-        raise RuntimeError("Keras's child process did not start properly")
+    _child.update(process=child, stderr=stderr, device=numerics.device())
+    try:
+        if _receive(child) != ({"ready": True}, {}):
+            raise RuntimeError("Keras's child process did not start properly")
+    except BaseException:
+        stop_child()
+        raise
     return child
 
 
@@ -99,19 +110,27 @@ def prepare() -> None:
     with _LOCK:
         if not in_child():
             from reference import jobs  # noqa: F401
-        elif _child.get("process") is None or _child["process"].poll() is not None:
+        elif not _child_ready():
             _start_child()
 
 
-def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def _child_ready() -> bool:
+    """A child runs, for this process's device."""
     child = _child.get("process")
-    if child is None or child.poll() is not None:
-        child = _start_child()
+    return child is not None and child.poll() is None and _child.get("device") == numerics.device()
+
+
+def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    child = _child["process"] if _child_ready() else _start_child()
     assert child.stdin is not None
     request = {"job": job, "device": numerics.device(), "arguments": arguments}
-    with contextlib.suppress(BrokenPipeError):  # it ended: _receive says how
-        protocol.write_message(child.stdin, protocol.encode(request))
-    header, arrays = _receive(child)
+    try:
+        with contextlib.suppress(BrokenPipeError):  # it ended: _receive says how
+            protocol.write_message(child.stdin, protocol.encode(request))
+        header, arrays = _receive(child)
+    except BaseException:  # interrupted mid-job: its late reply must never answer the next request
+        stop_child()
+        raise
     if "error" in header:
         if header["kind"] == "NumericsError":
             raise numerics.NumericsError(header["error"])
@@ -119,9 +138,11 @@ def _ask_child(job: str, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarra
     return arrays, header["state"]
 
 
-def _stderr_tail() -> str:
+def _stderr_tail(limit: int = 4096) -> str:
+    """The last line the child wrote to stderr (it holds everything the child ever wrote)."""
     stream: IO[bytes] = _child["stderr"]
-    stream.seek(0)
+    stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, stream.tell() - limit))
     lines = stream.read().decode(errors="replace").strip().splitlines()
     return f": {lines[-1]}" if lines else ""
 

@@ -44,11 +44,20 @@ spec = RunSpec(problem="regression", dtype="float32", epochs=20, init="random")
 result = compare(spec)
 found = {"verdict": result.verdict, "max_ulp": max(result.max_ulp_weights, result.max_ulp_loss),
          "onednn": [numerics.onednn_here(), numerics.fma_probe()], "child": "process" in runner._child}
-if found["child"]:  # an error there is one line here
+if found["child"]:  # an error there is one line here; a job interrupted there leaves no late reply
     try:
         runner.run("no_such_job")
     except RuntimeError as error:
         found["error"] = str(error)
+    read = runner.protocol.read_message
+    runner.protocol.read_message = lambda stream: (_ for _ in ()).throw(KeyboardInterrupt)
+    try:
+        compare(spec.with_(init="seed", epochs=7))  # its reply, were it read next, would answer the wrong job
+    except KeyboardInterrupt:
+        found["stopped"] = "process" not in runner._child
+    runner.protocol.read_message = read
+    again = compare(spec.with_(init="seed"))  # a new child, whose first answer is this job's
+    found["again"] = [again.verdict, max(again.max_ulp_weights, again.max_ulp_loss)]
 # --device gpu's switches, without a GPU: one made visible, which soft placement runs on the CPU
 real = tf.config.list_physical_devices
 tf.config.list_physical_devices = lambda kind=None: ["GPU"] if kind == "GPU" else real(kind)
@@ -82,10 +91,13 @@ def test_a_process_that_imported_keras_first_gets_the_identical_verdict(
     if setting:
         assert onednn is True
         assert found["error"] == "KeyError: 'no_such_job'"
+        assert found["stopped"] is True
+        assert found["again"] == ["identical", 0]
     assert stderr.count(runner.NOTICE) == (1 if onednn else 0)
+    # soft-placed on the CPU, and read back so: the runner would refuse such a result
     assert found["gpu_state"] == {
         "onednn": "on" if onednn else "off",
-        "device": "gpu",
+        "device": "cpu",
         "tf32": "off",
         "op_determinism": "on",
     }
@@ -122,7 +134,18 @@ def test_the_state_before_the_import_follows_the_variable(
 
 
 @pytest.mark.parametrize(
-    ("value", "on"), [("1", True), ("true", True), ("TRUE", True), ("0", False), ("false", False), (" 1 ", True)]
+    ("value", "on"),
+    [
+        ("1", True),
+        ("true", True),
+        ("0", False),
+        ("false", False),
+        ("FALSE", False),
+        # TensorFlow parses nothing else: the CPU's default stands, which may be on
+        (" 0", True),
+        ("off", True),
+        ("", True),
+    ],
 )
 def test_the_variable_is_read_as_tensorflow_reads_it(value: str, on: bool) -> None:
     assert numerics._truthy(value) is on
@@ -211,10 +234,20 @@ def test_a_visible_gpu_leaves_the_keras_side_on_the_cpu(monkeypatch: pytest.Monk
 
     from reference import keras_model
 
-    real = tf.config.list_physical_devices
+    real, device = tf.config.list_physical_devices, tf.device
+    asked: list[str] = []
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: ["GPU"] if kind == "GPU" else real(kind))
+
+    def spied(name: str) -> Any:
+        asked.append(name)
+        return device(name)
+
+    monkeypatch.setattr(tf, "device", spied)
     with numerics.placed(tf):
         model = keras_model.build_model([2, 2, 1], ["linear", "linear"], "mean_squared_error", "float32", 0.1)
+        state = numerics.read_back(tf)
+    assert asked == ["/CPU:0"]
+    assert state["device"] == "cpu"
     assert all(w.value.device.endswith("CPU:0") for w in model.weights)
 
 
