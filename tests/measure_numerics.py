@@ -5,7 +5,9 @@
   the manual side: the worst ULPs (weights, loss) and the verdict per run;
 - threads: the same runs and 4-16-16-3 networks (SGD and Adam, batch 8 to
   4096), with one intra-op thread and with TensorFlow's default (all cores):
-  whether every trajectory is bit-identical (and 64-256-256-10, SGD, batch 256).
+  whether every trajectory is bit-identical (and 64-256-256-10, SGD, batch 256);
+- the child process: what it costs a notebook that imported TensorFlow first,
+  with oneDNN off and on there.
 
 Each side runs in a fresh process that calls reference/jobs.py directly, not
 through reference/runner.py (which would move oneDNN-on work to a child with it
@@ -82,6 +84,19 @@ def _network_runs() -> dict[str, Any]:
     return runs
 
 
+# What the child costs a notebook that imported TensorFlow first: its first comparisons, then a cached one
+NOTEBOOK = """
+import time, keras
+from comparisons import RunSpec, compare
+seconds = []
+for problem in ("regression", "classification", "classification"):
+    start = time.perf_counter()
+    compare(RunSpec(problem=problem, dtype="float32"))
+    seconds.append(time.perf_counter() - start)
+print("first comparison %.2f s, second %.2f s, cached %.3f s" % tuple(seconds))
+"""
+
+
 def worker(part: str, threads: int, out: Path) -> None:
     """One side, in this process's TensorFlow as its environment configured it."""
     from comparisons import cache
@@ -145,6 +160,13 @@ def main() -> None:
         for run in runs:
             same = all(np.array_equal(one[n], default[n]) for n in one.files if n.startswith(run + "/"))
             print(f"threads 1 vs all ({os.cpu_count()} cores): {'identical' if same else 'DIFFERENT'}  {run}")
+        for onednn in ("0", "1"):
+            env = os.environ | {"TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            env["XDG_CACHE_HOME"] = str(Path(folder) / f"cache-{onednn}")
+            done = subprocess.run(
+                [sys.executable, "-c", NOTEBOOK], capture_output=True, text=True, check=True, cwd=ROOT, env=env
+            )
+            print(f"a notebook, TF_ENABLE_ONEDNN_OPTS={onednn}: {done.stdout.strip()}")
 
 
 if __name__ == "__main__":
