@@ -12,10 +12,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers
+    from comparisons.audit.api import audit_step
     from comparisons.comparison import Comparison
     from comparisons.datasets import read_csv, to_arrays
     from comparisons.errors import InputError
-    from comparisons.jupyter import audit_step
     from comparisons.problems import PROBLEMS, Problem
     from comparisons.run import IMPLEMENTATIONS, compare, initial_params, manual_step, run_keras, run_manual
     from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec, row_order
@@ -28,7 +28,7 @@ _WHERE = {
     "read_csv": "datasets",
     "to_arrays": "datasets",
     "InputError": "errors",
-    "audit_step": "jupyter",
+    "audit_step": "audit.api",
     "PROBLEMS": "problems",
     "Problem": "problems",
     "IMPLEMENTATIONS": "run",

@@ -33,7 +33,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from comparisons import cache, sandbox
+from comparisons import cache
+from comparisons.audit import sandbox
 from comparisons.errors import InputError
 from comparisons.network import NetworkSpec
 from comparisons.problems import PROBLEMS

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from comparisons.audit import Contract
+from comparisons.audit.model import Contract
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
 from comparisons.network_cli import (
@@ -473,7 +473,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from comparisons.audit import as_json, as_text, audit
+    from comparisons.audit.auditor import audit
+    from comparisons.audit.render import as_json, as_text
 
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
@@ -493,7 +494,7 @@ def _check_sandbox(args: argparse.Namespace, command: str) -> None:
     """Before any work: the sandbox asked for can run here, or one line on why and what to do."""
     if not args.sandbox:
         return
-    from comparisons import sandbox
+    from comparisons.audit import sandbox
 
     problem = sandbox.problem()
     if problem is not None:
@@ -512,7 +513,7 @@ def _contract(args: argparse.Namespace, func: str) -> Contract:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from comparisons.grade import check_gradebook_folder, grade, json_lines, submissions, write_gradebook
+    from comparisons.audit.grade import check_gradebook_folder, grade, json_lines, submissions, write_gradebook
 
     contract = _contract(args, args.func)
     paths = submissions([Path(p) for p in args.paths])

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from comparisons.plots import audit_figure, figures
 
 if TYPE_CHECKING:  # the results are read, never built, here
-    from comparisons.audit import Audit
+    from comparisons.audit.model import Audit
     from comparisons.comparison import Comparison
 
 __all__ = ["audit_html", "comparison_html"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the results are read, never built, here
-    from comparisons.audit import Audit
+    from comparisons.audit.model import Audit
     from comparisons.comparison import Comparison
 
 __all__ = ["MAX_PARAMETER_PLOTS", "audit_figure", "figures", "png_base64"]

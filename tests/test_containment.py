@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from comparisons import sandbox
+from comparisons.audit import sandbox
 from comparisons.cli import main
 from reference import runner
 
@@ -138,7 +138,7 @@ def test_a_flood_on_stderr_is_stopped_too(capsys: pytest.CaptureFixture[str], tm
 
 def test_cpu_time_is_limited_apart_from_the_wall_clock() -> None:
     """The CPU limit backs up the parent's timeout: a process that spins is stopped by the kernel."""
-    code = "from comparisons.audit_worker import limit_resources\nlimit_resources(512, 1)\nwhile True:\n    pass\n"
+    code = "from comparisons.audit.worker import limit_resources\nlimit_resources(512, 1)\nwhile True:\n    pass\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, check=False)
     assert done.returncode == -24  # SIGXCPU
 
@@ -221,7 +221,7 @@ spin()
 @needs_bwrap
 def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> None:
     from comparisons.audit import keras_side
-    from comparisons.grade import MARKER
+    from comparisons.audit.grade import MARKER
     from comparisons.spec import INITS, RunSpec
 
     keras_side.cache_clear()  # held in memory from a test with a cache of its own: written to none we share

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-import comparisons.grade
-from comparisons import sandbox
+import comparisons.audit.grade
+from comparisons.audit import sandbox
 from comparisons.cli import main
 from tests.user_steps import user_file
 
@@ -119,7 +119,7 @@ def test_bad_invocations_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 def test_an_interrupted_run_keeps_what_finished(
     capsys: pytest.CaptureFixture[str], a_class: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_wait = comparisons.grade.wait  # type: ignore[attr-defined]  # the module's own import, patched here
+    real_wait = comparisons.audit.grade.wait  # type: ignore[attr-defined]  # the module's own import, patched here
     calls = 0
 
     def interrupted_after_two(*args: Any, **kwargs: Any) -> Any:
@@ -129,7 +129,7 @@ def test_an_interrupted_run_keeps_what_finished(
             raise KeyboardInterrupt
         return real_wait(*args, **kwargs)
 
-    monkeypatch.setattr(comparisons.grade, "wait", interrupted_after_two)
+    monkeypatch.setattr(comparisons.audit.grade, "wait", interrupted_after_two)
     out = tmp_path / "gradebook"
     argv = ["grade", str(a_class), "--problem", "regression", *EPOCHS, "--out", str(out), "--jobs", "1"]
     assert main(argv) == 130
@@ -141,14 +141,14 @@ def test_an_interrupted_run_keeps_what_finished(
 def test_a_fault_on_one_submission_does_not_stop_the_class(
     capsys: pytest.CaptureFixture[str], a_class: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_audit = comparisons.grade.audit  # type: ignore[attr-defined]  # the module's own import, patched here
+    real_audit = comparisons.audit.grade.audit  # type: ignore[attr-defined]  # the module's own import, patched here
 
     def failing_on_bob(path: Path, *args: Any, **kwargs: Any) -> Any:
         if path.name == "bob.py":
             raise RuntimeError("boom")
         return real_audit(path, *args, **kwargs)
 
-    monkeypatch.setattr(comparisons.grade, "audit", failing_on_bob)
+    monkeypatch.setattr(comparisons.audit.grade, "audit", failing_on_bob)
     status, grades = grade_json(capsys, str(a_class))
     assert status == 0
     by_name = {Path(g["path"]).name: g for g in grades}

@@ -1,11 +1,8 @@
-"""Runs a user's code in a process of its own: ``python -m comparisons.audit_worker RESULT PROGRESS MIB CPU [UID]``.
+"""Runs a user's code in a process of its own: ``python -m comparisons.audit.worker RESULT PROGRESS MIB CPU [UID]``.
 
-The job comes on stdin, a pickle written by comparisons.audit (read, and stdin
-closed, before any user code runs):
-the file and function, the network's layer sizes, and per init the initial
-parameters, rows, order and learning rate, and Keras's state before every step.
-RESULT receives plain numpy arrays (an .npz, never a pickle: the parent reads it
-without running anything) with, per init, two passes of the user's step:
+The job comes on stdin, a pickle written by the parent (read, and stdin closed,
+before any user code runs); RESULT receives plain numpy arrays. Both are
+declared in comparisons/audit/protocol.py. Per init, two passes of the user's step:
 
 - ``runs``: free-running, from the initial parameters, the parameters after
   every step (in document order) and every row's loss;
@@ -39,6 +36,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from comparisons.audit import protocol
 from comparisons.notebook import NotebookError, cell_filename, read_notebook
 from manual.losses import LOSSES
 from manual.minibatch import batch_rows
@@ -373,7 +371,7 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
         }
         return {"runs": runs, "forced": forced}
     except UserCodeError as error:
-        return {"error": str(error)}
+        return {protocol.ERROR: str(error)}
     finally:
         stack.close()
         if fd is not None:
@@ -405,14 +403,13 @@ def limit_resources(memory_mib: int, cpu_seconds: int) -> None:
 
 
 def write_result(path: str, result: dict[str, Any]) -> None:
-    """Plain arrays, no pickle: ``error`` (a string), or ``PART.INIT.WHAT`` for PART in runs and
-    forced and WHAT in params and losses."""
-    if "error" in result:
-        arrays = {"error": np.array(str(result["error"]))}
+    """Plain arrays, no pickle, named as comparisons.audit.protocol declares them."""
+    if protocol.ERROR in result:
+        arrays = {protocol.ERROR: np.array(str(result[protocol.ERROR]))}
     else:
         arrays = {
-            f"{part}.{init}.{what}": np.asarray(values)
-            for part in ("runs", "forced")
+            protocol.result_name(part, init, what): np.asarray(values)
+            for part in protocol.PARTS
             for init, outcome in result[part].items()
             for what, values in outcome.items()
         }

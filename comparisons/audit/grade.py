@@ -22,16 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from comparisons.audit import (
-    Audit,
-    AuditSpec,
-    Contract,
-    as_json,
-    audit,
-    check_auditable,
-    keras_side,
-    stop_all_children,
-)
+from comparisons.audit.auditor import audit, check_auditable
+from comparisons.audit.isolation import stop_all_children
+from comparisons.audit.keras_steps import AuditSpec, keras_side
+from comparisons.audit.model import Audit, Contract
+from comparisons.audit.render import as_json
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
 from comparisons.network import NetworkSpec

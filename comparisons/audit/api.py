@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from comparisons.audit import Audit, Contract, audit
+from comparisons.audit.auditor import audit
+from comparisons.audit.model import Audit, Contract
 from comparisons.jupyter_html import audit_html, comparison_html
 from comparisons.spec import INITS, RunSpec
 

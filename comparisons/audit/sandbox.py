@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from comparisons.audit import protocol
+
 __all__ = [
     "INSTALL",
     "RESULTS",
@@ -60,7 +62,7 @@ RESULTS = "/run/audit"  # the result and progress files, the only files outside 
 # file too large is stopped by that limit (and named so), and many files by this one
 TMP_MIB = 128
 
-_PROJECT = Path(__file__).resolve().parent.parent
+_PROJECT = Path(__file__).resolve().parents[2]
 
 
 def child_uid() -> int:
@@ -136,7 +138,7 @@ def problem() -> str | None:
     # what a child does before user code: become its own uid (as root), then import the worker
     uid = child_uid()
     drop = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); " if os.geteuid() == 0 else ""
-    command = [sys.executable, "-c", drop + "import numpy, comparisons.audit_worker"]
+    command = [sys.executable, "-c", drop + f"import numpy, {protocol.WORKER}"]
     try:
         done = subprocess.run(
             wrap(command, probe, probe.name, {}),

@@ -1,0 +1,236 @@
+"""The user's code in a process of its own (comparisons.audit.worker): limits, the sandbox, the
+result read back as plain arrays."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pickle
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from comparisons.audit import protocol, sandbox, worker
+from comparisons.errors import InputError
+
+
+def user_runs(
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None, sandboxed: bool = False
+) -> dict[str, Any]:
+    """Run the user's step, free and teacher-forced; ``memory`` None: in this process (tests)."""
+    if memory is None:
+        outcome = worker.run(job, module_name=f"user_step_{next(_modules)}")
+    else:
+        outcome = _isolated(path, func, job, timeout, memory, sandboxed)
+    if protocol.ERROR in outcome:
+        message = str(outcome[protocol.ERROR])
+        # the child names the file as it was given it, or where the sandbox shows it
+        for prefix in (f"{path}: ", f"{path.resolve()}: ", f"{sandbox.SUBMISSION}/{path.name}: "):
+            message = message.removeprefix(prefix)
+        raise InputError(f"{path}: {message}")
+    return outcome
+
+
+_modules = itertools.count()
+
+
+# What the child's Python and numpy need, and nothing of the parent's environment (tokens, keys)
+_CHILD_ENV = {
+    "PATH": os.defpath,
+    "LANG": "C.UTF-8",
+    "PYTHONNOUSERSITE": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    # one thread: no BLAS pool reserving address space under the memory limit
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+_SIGNALS = {
+    -signal.SIGXFSZ: f"wrote a file over the limit of {worker.FILE_SIZE_MIB} MiB",
+    -signal.SIGXCPU: "used up its CPU time",
+    -signal.SIGKILL: "was killed",
+}
+
+
+_LIVE: set[subprocess.Popen[bytes]] = set()  # children running now, so an interrupted grader can stop them all
+
+
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all_children() -> None:
+    """Kill every child process group still running (on Ctrl-C in the grader)."""
+    with _LIVE_LOCK:
+        for child in _LIVE:
+            _kill_group(child)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """The child and whatever it forked into its session: nothing outlives its audit."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
+
+
+def _open_own(path: Path) -> int:
+    """A file of the child's folder, opened without following a link or blocking on a FIFO the
+    child may have left there; OSError if it is not a plain file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a plain file")
+    return fd
+
+
+def _tail(handle: BinaryIO, limit: int = 4096) -> list[str]:
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, handle.tell() - limit))
+    return handle.read().decode(errors="replace").strip().splitlines()
+
+
+def _isolated(
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int, sandboxed: bool
+) -> dict[str, Any]:
+    """The user's code in a child process: an empty working folder, a minimal environment, the
+    job on stdin (closed before user code runs), limits on memory, CPU time, file size, open
+    files and processes; with ``sandboxed``, inside bubblewrap (comparisons.audit.sandbox); its whole
+    process group is killed when it ends; what it sends back is read as plain arrays and
+    checked first, never unpickled."""
+    with tempfile.TemporaryDirectory(prefix="comparisons-audit-") as folder:
+        work = Path(folder)
+        result, progress = work / "result.npz", work / "progress"
+        (work / "cwd").mkdir()
+        for answer in (result, progress):
+            answer.write_bytes(b"")
+        cpu = str(int(timeout) + 2)  # the CPU limit backs up the wall-clock one
+        launch = [sys.executable, "-m", protocol.WORKER]
+        if sandboxed:
+            for answer in (result, progress):
+                answer.chmod(0o666)  # the child may run as a uid of its own; the folder around them stays ours alone
+            names = {"result.npz": result, "progress": progress}
+            results = {name: f"{sandbox.RESULTS}/{name}" for name in names}
+            job = job | {"path": f"{sandbox.SUBMISSION}/{path.name}"}
+            uid = [str(sandbox.child_uid())] if os.geteuid() == 0 else []
+            command = [*launch, results["result.npz"], results["progress"], str(memory), cpu, *uid]
+            copy = work / "submission"  # readable by any uid, whatever the original's mode
+            shutil.copyfile(path, copy)
+            copy.chmod(0o644)
+            command, cwd = sandbox.wrap(command, copy, path.name, names), work
+        else:
+            command, cwd = [*launch, str(result), str(progress), str(memory), cpu], work / "cwd"
+        env = _CHILD_ENV | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # the project's root
+        # stderr: a file of ours, not a pipe (a flood cannot fill our memory), read through our own descriptor
+        with tempfile.TemporaryFile() as stderr:
+            child = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+            with _LIVE_LOCK:
+                _LIVE.add(child)
+            try:
+                # written by a thread: a child that never reads it cannot block us past the timeout
+                threading.Thread(target=_send, args=(child, pickle.dumps(job)), daemon=True).start()
+                returncode = child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_group(child)
+                child.wait()
+                where = _progress_of(progress)
+                raise InputError(
+                    f"{path}: {func} did not finish within {timeout:g} s, stopped at init {where}; an endless loop?"
+                ) from None
+            finally:
+                _kill_group(child)
+                with _LIVE_LOCK:
+                    _LIVE.discard(child)
+            lines = _tail(stderr)
+        if sandboxed:
+            returncode = sandbox.exit_status(returncode)
+        if returncode != 0:
+            if any("MemoryError" in line for line in lines[-3:]):
+                raise InputError(f"{path}: {func} ran out of memory: the limit is {memory} MiB (--memory)")
+            if returncode in _SIGNALS:
+                raise InputError(f"{path}: running it {_SIGNALS[returncode]} (exit status {returncode})")
+            last = worker.one_line((lines or ["no message"])[-1])
+            raise InputError(f"{path}: running it ended the process (exit status {returncode}): {last}")
+        return _read_result(path, result, job)
+
+
+def _send(child: subprocess.Popen[bytes], job: bytes) -> None:
+    """The job, on the child's stdin; a child that dies first is judged by its exit status."""
+    assert child.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.write(job)
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.close()
+
+
+def _progress_of(progress: Path) -> str:
+    try:
+        fd = _open_own(progress)
+    except OSError:
+        return "an unknown step"
+    with os.fdopen(fd, "rb") as handle:
+        return worker.one_line(handle.read(200).decode(errors="replace").strip()) or "while importing it"
+
+
+def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any]:
+    """The child's arrays: the archive's members checked (names, stored uncompressed, sizes)
+    before anything is read, then shapes and dtypes; anything else is an error."""
+
+    def refuse(why: str) -> InputError:
+        return InputError(f"{path}: its process sent back something other than the audit's results ({why})")
+
+    expected, dtype = protocol.result_shapes(job)
+    try:
+        fd = _open_own(result)
+    except OSError as error:
+        raise refuse(str(error) if "plain file" in str(error) else "no result") from None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                members = {info.filename: info for info in archive.infolist()}
+                names = {name.removesuffix(".npy") for name in members}
+                if names == {protocol.ERROR}:
+                    limits = {protocol.ERROR: 64 * 1024}
+                elif names == set(expected):
+                    limits = {name: int(np.prod(shape)) * dtype.itemsize + 1024 for name, shape in expected.items()}
+                else:
+                    raise refuse(f"arrays {sorted(names)[:4]}")
+                for info in members.values():
+                    if info.compress_type != zipfile.ZIP_STORED or info.file_size > limits[info.filename[:-4]]:
+                        raise refuse(f"{info.filename} compressed or too large")
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except InputError:
+            raise
+        except Exception as error:  # not an .npz, truncated, or arrays that would need pickle
+            raise refuse(type(error).__name__) from None
+    if set(arrays) == {protocol.ERROR}:
+        message = arrays[protocol.ERROR]
+        if message.dtype.kind != "U" or message.shape != ():
+            raise refuse("an error that is not text")
+        return {protocol.ERROR: worker.one_line(str(message[()]))[:2000]}
+    outcome: dict[str, Any] = {part: {} for part in protocol.PARTS}
+    for name, shape in expected.items():
+        part, init, what = name.split(".")
+        if arrays[name].shape != shape or arrays[name].dtype != dtype:
+            raise refuse(f"{name}: shape {arrays[name].shape}, dtype {arrays[name].dtype}")
+        outcome[part].setdefault(init, {})[what] = arrays[name]
+    return outcome

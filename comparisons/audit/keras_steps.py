@@ -1,0 +1,131 @@
+"""Keras's side of an audit, per init: the state before and after every step, each step's loss and the true gradient.
+
+A function of the spec alone: computed once per process and kept in the disk cache."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from comparisons import cache
+from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
+from comparisons.run import dataset_arrays, initial_params, keras_records, keras_settings
+from comparisons.spec import RunSpec, row_order
+from manual.minibatch import batch_rows
+from manual.network import (
+    Architecture,
+    Params,
+    from_keras_weights,
+    in_document_order,
+    parameter_names,
+    to_keras_weights,
+)
+from reference import runner
+from reference.protocol import unnumbered
+
+
+@dataclass(frozen=True)
+class KerasSide:
+    """One init's Keras run, per step: the state before it, after it, the row's loss and the true gradient."""
+
+    before: np.ndarray  # (K, P) document order
+    after: np.ndarray  # (K, P)
+    losses: np.ndarray  # (K,) each row's loss, from the parameters before its update
+    grads: np.ndarray  # (K, P) dL/dparameter at ``before[k]`` on row k, by tf.GradientTape
+
+
+AuditSpec = RunSpec | NetworkSpec  # the document's networks, or one of the user's trained by plain SGD
+
+
+def arch_of(spec: AuditSpec) -> Architecture:
+    return spec.arch if isinstance(spec, NetworkSpec) else spec.definition.arch
+
+
+@functools.lru_cache(maxsize=64)
+def run_context(spec: AuditSpec) -> dict[str, Any]:
+    """The run's start, rows, order and batch size: computed once per spec, so threads grading a
+    class never build Keras-initialized weights at the same time (Keras's seeding is global). Read-only."""
+    if isinstance(spec, NetworkSpec):
+        X, y = network_data(spec, None)
+        params, batch = initial_network_params(spec), spec.batch_size
+    else:
+        X, y = dataset_arrays(spec, None)
+        params, batch = initial_params(spec), 1
+    return {
+        "params": params,
+        "X": X,
+        "y": y,
+        "order": row_order(spec, len(X)),
+        "lr": spec.learning_rate,
+        "batch": batch,
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def keras_side(spec: AuditSpec) -> KerasSide:
+    """Everything the audit needs from Keras for one run; a function of the spec alone, kept in
+    this process (a process auditing many files computes it once) and in the disk cache."""
+    context = run_context(spec)
+    arch = arch_of(spec)
+    X, y, order = context["X"], context["y"], context["order"]
+    weights = to_keras_weights(arch, context["params"])
+    if isinstance(spec, NetworkSpec):
+        return _network_keras_side(spec, context, weights)
+
+    def compute() -> dict[str, np.ndarray]:
+        job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
+        job |= {"dtype": spec.dtype, "lr": spec.learning_rate, "weights": weights, "X": X, "y": y, "order": order}
+        return _side_arrays(arch, context["params"], runner.run("steps_and_gradients", **job))
+
+    return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute))
+
+
+def _side_arrays(arch: Architecture, params: Params, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Keras's per-step record in document order: the parameters before and after every step,
+    its loss, and the taped gradient at the state before it."""
+    done = np.array([in_document_order(arch, p) for p in keras_records(arch, result)])
+    start = np.array([in_document_order(arch, params)], dtype=done.dtype)
+    taped = unnumbered("g", result)
+    grads = [in_document_order(arch, from_keras_weights(arch, [g[k] for g in taped])) for k in range(len(done))]
+    return {
+        "before": np.concatenate([start, done[:-1]]),
+        "after": done,
+        "losses": result["losses"],
+        "grads": np.array(grads),
+    }
+
+
+def _read_only(arrays: dict[str, np.ndarray]) -> KerasSide:
+    for array in arrays.values():
+        array.setflags(write=False)
+    return KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
+
+
+def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: list[np.ndarray]) -> KerasSide:
+    """``keras_side`` for a network of the user's: Keras's state after every batch, each batch's
+    loss before its update, and the batch loss's true gradient at the state before it."""
+    arch = spec.arch
+    X, y, order, batch = context["X"], context["y"], context["order"], spec.batch_size
+
+    def compute() -> dict[str, np.ndarray]:
+        job = network_job(spec) | {"X": X, "Y": y, "order": order, "batch_size": batch}
+        result = runner.run("network_steps_and_gradients", **job, weights=weights, batches=batch_rows(order, batch))
+        return _side_arrays(arch, context["params"], result)
+
+    return _read_only(cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute))
+
+
+def job_context(spec: AuditSpec, side: KerasSide) -> dict[str, Any]:
+    """What the user's process needs for one init: the run, and Keras's state before every step."""
+    arch = arch_of(spec)
+    names = parameter_names(arch)
+    states = {
+        key: np.stack([side.before[:, j] for j, (k, _, _) in enumerate(names) if k == key], axis=1).reshape(
+            (len(side.before), *shape)
+        )
+        for key, shape in arch.shapes()
+    }
+    return {**run_context(spec), "states": states}

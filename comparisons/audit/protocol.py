@@ -1,0 +1,64 @@
+"""What the audit's parent and its worker (comparisons.audit.worker) exchange, declared once.
+
+**The job**, a pickle on the worker's stdin, written by the parent and read before any
+user code runs (``make_job``):
+
+- ``path`` (the file, as the worker sees it), ``contract`` (``step`` or ``tutorial``),
+  ``func``, ``forward``, ``update`` (the user's function names), ``layout`` (``keras``
+  or ``columns``, the step contract's);
+- ``sizes`` (layer widths, input first) and ``loss`` (a Keras loss name);
+- ``runs``: per init, the run's context: ``params`` (the initial parameters), ``X`` and
+  ``y`` (the rows), ``order`` (epochs x rows), ``lr``, ``batch`` (the batch size) and
+  ``states`` (Keras's parameters before every step, per parameter, stacked over steps);
+- ``functions``, the Python API's only: the user's functions themselves, by name, for a
+  worker that runs in the parent's own process.
+
+**The result**, an ``.npz`` of plain arrays (never a pickle: the parent reads it without
+running anything), checked member by member before it is read (``result_shapes``):
+``error``, a 0-d string naming what is wrong with the user's code in one line; or, for
+PART in ``runs`` (free-running from the initial parameters) and ``forced`` (each step
+from Keras's state before it), per init, ``PART.INIT.params`` (steps x parameters, in
+document order) and ``PART.INIT.losses`` (steps), in the run's dtype.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from manual.minibatch import batch_rows
+
+__all__ = ["ERROR", "PARTS", "VALUES", "WORKER", "make_job", "result_name", "result_shapes", "steps_of"]
+
+WORKER = "comparisons.audit.worker"  # run as ``python -m``
+PARTS = ("runs", "forced")
+VALUES = ("params", "losses")
+ERROR = "error"
+
+
+def make_job(path: str, contract: dict[str, str], sizes: list[int], loss: str, runs: dict[str, Any]) -> dict[str, Any]:
+    return {"path": path, "sizes": sizes, "loss": loss, "runs": runs} | contract
+
+
+def result_name(part: str, init: str, what: str) -> str:
+    return f"{part}.{init}.{what}"
+
+
+def steps_of(context: dict[str, Any]) -> int:
+    """A run's updates: its epochs' rows cut into batches."""
+    return len(batch_rows(context["order"], context["batch"]))
+
+
+def result_shapes(job: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], np.dtype[Any]]:
+    """Every member a worker's result for ``job`` holds, with its shape, and their dtype."""
+    P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
+    shapes: dict[str, tuple[int, ...]] = {
+        result_name(part, init, what): (steps_of(context), P) if what == "params" else (steps_of(context),)
+        for part in PARTS
+        for init, context in job["runs"].items()
+        for what in VALUES
+    }
+    dtype: np.dtype[Any] = next(iter(job["runs"].values()))["X"].dtype
+    return shapes, dtype
