@@ -565,7 +565,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _formulas_audit(args: argparse.Namespace) -> int:
-    from comparisons.formula_audit import PageAudit, SheetAudit, audit_page, audit_sheet, read_sheet
+    from comparisons.formulas.audit import audit_page, audit_sheet
+    from comparisons.formulas.sheet import PageAudit, SheetAudit, read_sheet
 
     network = sheet_network(args)
     sheet = read_sheet(Path(args.file))
@@ -575,8 +576,8 @@ def _formulas_audit(args: argparse.Namespace) -> int:
 
 
 def _formulas_derive(args: argparse.Namespace) -> int:
-    from comparisons.derive import derive_network_sheet, derive_sheet
-    from comparisons.formula_audit import network_title
+    from comparisons.formulas.audit import network_title
+    from comparisons.formulas.derive import derive_network_sheet, derive_sheet
 
     network = sheet_network(args)
     sheet = derive_sheet(network) if isinstance(network, str) else derive_network_sheet(network, network_title(network))

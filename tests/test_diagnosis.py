@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from comparisons.audit import audit, keras_side, measure
-from comparisons.formula_audit import finite_differences
+from comparisons.formulas.gradients import finite_differences
 from comparisons.run import dataset_arrays
 from comparisons.spec import INITS, RunSpec, row_order
 from comparisons.tolerances import DIAGNOSIS_RTOL

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from comparisons.cli import main
-from comparisons.derive import derive_sheet
-from comparisons.formula_audit import _environment, _points, evaluate
-from comparisons.latex import find_formulas
+from comparisons.formulas.audit import evaluate
+from comparisons.formulas.derive import derive_sheet
+from comparisons.formulas.gradients import environment, points
+from comparisons.formulas.latex import find_formulas
 from comparisons.problems import PROBLEMS
 from manual import parameter_names
 from manual.formulas import classification_gradients, regression_gradients
@@ -143,8 +144,8 @@ def test_derive_round_trips(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
 def test_manual_formulas_and_derived_sheet_agree(network: str, gradients: Any) -> None:
     """One truth: manual/formulas.py's per-parameter code is the derived sheet, at many random points."""
     arch = PROBLEMS[network].arch
-    params, X, y = _points(arch, seed=11)
-    env = _environment(arch, params, X, y)
+    params, X, y = points(arch, seed=11)
+    env = environment(arch, params, X, y)
     by_code = [gradients(p, x, t)[0] for p, x, t in zip(params, X, y, strict=True)]
     formulas = find_formulas(derive_sheet(network))
     assert len(formulas) == 9

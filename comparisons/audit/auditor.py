@@ -65,58 +65,6 @@ def check_source(path: Path) -> NotebookCode | None:
     return None
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, np.ndarray]:
     """Every update of the user's step from Keras's state (steps x parameters): its gradient
     distance and its deviation score, run in this process: for measuring the separation."""
@@ -230,11 +178,3 @@ def audit(
         bugs = find_known_bugs(documents, contexts, users, threshold) if known_bugs else None
         result = replace(result, findings=findings, bugs=bugs)
     return result
-
-
-
-
-
-
-
-
