@@ -1,5 +1,5 @@
 import sys
 
-from comparisons.cli import main
+from comparisons.cli.main import main
 
 sys.exit(main())

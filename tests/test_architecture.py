@@ -113,14 +113,17 @@ LAYERS = [
     {"audit.divergence", "audit.known_bugs"},
     {"audit.auditor"},
     {"audit.grade", "audit.api", "bench"},
-    {"network_cli"},
+    {"cli.parser"},
+    {"cli.specs"},
+    {"cli.text"},
+    {"cli.main"},
     {"cli"},
     {"__main__", "__init__", "audit", "formulas"},
 ]
 
 # The modules over the 400 lines a module may have, each at most as long as it is now: they are to be
 # split, and may only shrink. Any other module over 400 fails.
-OVER_THE_LIMIT = {"cli": 650, "audit.diagnosis": 442, "audit.worker": 444}
+OVER_THE_LIMIT = {"audit.diagnosis": 442, "audit.worker": 444}
 
 
 def test_every_module_has_a_layer() -> None:

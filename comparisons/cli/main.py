@@ -1,0 +1,293 @@
+"""``python -m comparisons [COMMAND]``: run both sides and say whether they match; each command's handler.
+
+With no command it checks (prints the table). Exit status: 0 everything matches
+Keras, 1 something does not, 2 bad input (one line on stderr), 3 an internal
+error (one line; ``--debug`` shows the traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from comparisons.audit.model import Contract
+from comparisons.cli.parser import COMMANDS, PROG, build_parser
+from comparisons.cli.specs import (
+    audit_spec,
+    bench_network_spec,
+    document_runs,
+    implementation_of,
+    network_runs,
+    sheet_network,
+)
+from comparisons.cli.text import print_bench, print_results
+from comparisons.comparison import Comparison
+from comparisons.errors import InputError
+from comparisons.network import NetworkSpec
+from comparisons.run import compare
+from comparisons.spec import INITS, RunSpec
+from reference import numerics
+
+__all__ = ["main"]
+
+
+def _progress(quiet: bool) -> Callable[[str], None]:
+    """Progress on stderr, rewritten in place; silent when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return lambda message: None
+
+    def show(message: str) -> None:
+        sys.stderr.write(f"\r\033[K{message}")
+        sys.stderr.flush()
+
+    return show
+
+
+def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Comparison]:
+    from comparisons.datasets import read_csv
+    from comparisons.network import compare_network
+
+    implementation = implementation_of(args)
+    if args.layers is not None:
+        networks, arrays = network_runs(args)
+        return _each(networks, progress, lambda spec: compare_network(spec, implementation, arrays))
+    documents = document_runs(args)
+    data = None if args.data is None else read_csv(args.data, documents[0].definition)
+    return _each(documents, progress, lambda spec: compare(spec, implementation, data))
+
+
+def _each(
+    specs: Sequence[RunSpec | NetworkSpec], progress: Callable[[str], None], run: Callable[[Any], Comparison]
+) -> list[Comparison]:
+    results = []
+    for n, spec in enumerate(specs, start=1):
+        progress(f"run {n}/{len(specs)}: {spec.label}")
+        results.append(run(spec))
+    progress("")
+    return results
+
+
+def _check(args: argparse.Namespace) -> int:
+    return print_results(args, _compare_all(args, _progress(quiet=False)))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from comparisons.report import write_report
+
+    progress = _progress(args.quiet)
+    out = Path(args.out)
+    results = _compare_all(args, progress)
+    write_report(results, out, seed=args.seed, implementation=implementation_of(args), progress=progress)
+    progress("")
+    status = print_results(args, results)
+    print(
+        f"Report written to {out}/: open {out / 'report.html'} in a browser; summary.md and one CSV per run beside it"
+    )
+    return status
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from comparisons.bench import bench
+
+    network = bench_network_spec(args)
+    if network is not None and args.part not in ("network", "all"):
+        raise InputError("the network options are the network part's: give --part network")
+    result = bench(
+        args.epochs,
+        _progress(args.quiet),
+        args.part,
+        Path(args.audit_file),
+        args.submissions,
+        args.baseline,
+        network=network,
+    )
+    _progress(args.quiet)("")
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print_bench(result, args.part)
+    identical = ("identical", "audit_identical", "network_identical")
+    return 0 if all(result.get(key, True) for key in identical) else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from comparisons.audit.auditor import audit
+    from comparisons.audit.render import as_json, as_text
+
+    path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
+    if not func.isidentifier():
+        raise InputError(f"{args.target}: {func!r} is not a function name")
+    if args.contract == "tutorial" and ":" in args.target:
+        raise InputError(f"{args.target}: the tutorial contract names its functions with --forward and --update")
+    contract = _contract(args, func)
+    base = audit_spec(args)
+    inits = list(INITS) if args.init == "all" else [args.init]
+    _check_sandbox(args, "audit")
+    result = audit(Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox)
+    print(json.dumps(as_json(result)) if args.json else as_text(result))
+    return 0 if result.verdict == "match" else 1
+
+
+def _check_sandbox(args: argparse.Namespace, command: str) -> None:
+    """Before any work: the sandbox asked for can run here, or one line on why and what to do."""
+    if not args.sandbox:
+        return
+    from comparisons.audit import sandbox
+
+    problem = sandbox.problem()
+    if problem is not None:
+        raise InputError(f"{problem}; or pass --no-sandbox to run {command}'s code under the process limits only")
+
+
+def _contract(args: argparse.Namespace, func: str) -> Contract:
+    if not func.isidentifier():
+        raise InputError(f"{func!r} is not a function name")
+    if args.contract == "tutorial" and args.layout != "keras":
+        raise InputError("--layout is the step contract's; the tutorial contract is in columns already")
+    for option in ("forward", "update"):
+        if not getattr(args, option).isidentifier():
+            raise InputError(f"--{option} {getattr(args, option)!r} is not a function name")
+    return Contract(args.contract, func, args.forward, args.update, args.layout)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from comparisons.audit.grade import check_gradebook_folder, grade, json_lines, submissions, write_gradebook
+
+    contract = _contract(args, args.func)
+    paths = submissions([Path(p) for p in args.paths])
+    if args.out is not None:
+        check_gradebook_folder(Path(args.out))
+    base = audit_spec(args)
+    inits = list(INITS) if args.init == "all" else [args.init]
+    _check_sandbox(args, "grade")
+    progress = _progress(args.quiet or args.json)
+    grades, interrupted = grade(
+        paths,
+        contract,
+        base,
+        inits,
+        timeout=args.timeout,
+        memory=args.memory,
+        jobs=args.jobs,
+        progress=progress,
+        sandboxed=args.sandbox,
+    )
+    progress("")
+    settings = (
+        f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows, inits {', '.join(inits)}, "
+        f"seed {base.seed}, {contract.kind} contract ({contract.label}), "
+        f"{'in the bubblewrap sandbox' if args.sandbox else 'no sandbox (process limits only)'}, "
+        f"Keras's side with {numerics.describe(numerics.key())}"
+    )
+    if args.out is not None:
+        write_gradebook(Path(args.out), grades, settings, interrupted)
+    if args.json:
+        for line in json_lines(grades):
+            print(line)
+    else:
+        width = max(len(g.path) for g in grades) if grades else 0
+        for g in grades:
+            detail = g.error if g.audit is None else ", ".join(dict.fromkeys(f.kind for f in g.audit.findings))
+            print(f"{g.path:<{width}}  {g.verdict:<8}  {detail}".rstrip())
+        counts = {v: sum(g.verdict == v for g in grades) for v in ("match", "diverged", "error")}
+        print(
+            f"{len(grades)} of {len(paths)} submissions graded ({settings}): "
+            + ", ".join(f"{n} {v}" for v, n in counts.items())
+        )
+        if args.out is not None:
+            print(f"Gradebook written to {args.out}/: grades.csv and grades.html")
+    if interrupted:
+        print(f"{PROG}: interrupted; the gradebook holds the {len(grades)} submissions that finished", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _formulas_audit(args: argparse.Namespace) -> int:
+    from comparisons.formulas.audit import audit_page, audit_sheet
+    from comparisons.formulas.sheet import PageAudit, SheetAudit, read_sheet
+
+    network = sheet_network(args)
+    sheet = read_sheet(Path(args.file))
+    result: PageAudit | SheetAudit = audit_page(sheet) if network == "auto" else audit_sheet(sheet, network)
+    print(json.dumps(result.as_json() | {"numerics": numerics.key()}) if args.json else result.as_text())
+    return 0 if result.clean else 1
+
+
+def _formulas_derive(args: argparse.Namespace) -> int:
+    from comparisons.formulas.audit import network_title
+    from comparisons.formulas.derive import derive_network_sheet, derive_sheet
+
+    network = sheet_network(args)
+    sheet = derive_sheet(network) if isinstance(network, str) else derive_network_sheet(network, network_title(network))
+    print(sheet, end="")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from comparisons import cache
+
+    if args.action == "clear":
+        removed = cache.clear()
+        result = {"directory": str(cache.directory()), "removed": removed}
+        print(json.dumps(result) if args.json else f"Removed {removed} entries from {cache.directory()}")
+        return 0
+    info = cache.info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"{info['directory']}: {info['entries']} entries, {info['bytes'] / 1024:.1f} KiB")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    command = args_in.pop(0) if args_in and args_in[0] in COMMANDS else "check"
+    debug = "--debug" in args_in
+    handlers = {
+        "check": _check,
+        "report": _report,
+        "bench": _bench,
+        "audit": _audit,
+        "grade": _grade,
+        "formulas audit": _formulas_audit,
+        "formulas derive": _formulas_derive,
+        "cache": _cache,
+    }
+    try:
+        if command == "formulas":
+            action = args_in.pop(0) if args_in else ""
+            if action not in ("audit", "derive"):
+                raise InputError(f"formulas needs an action, audit or derive, not {action!r}")
+            command = f"formulas {action}"
+        args = build_parser(command).parse_args(args_in)
+        from comparisons import cache
+
+        cache.set_enabled(not getattr(args, "no_cache", False))
+        numerics.set_device(getattr(args, "device", "cpu"))
+        return handlers[command](args)
+    except (InputError, numerics.NumericsError) as error:
+        if debug:
+            raise
+        if "--json" in args_in:  # a grader reading stdout gets an answer too
+            print(json.dumps({"verdict": "error", "error": str(error)}))
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `... | head` closed our stdout: stop quietly, as a shell tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as error:
+        if debug:
+            raise
+        print(
+            f"{PROG}: internal error: {type(error).__name__}: {error} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
