@@ -102,9 +102,21 @@ def _module_imports(path: Path) -> set[str]:
 # sit under the runs; the audit and the formula sheets above them, never importing each other; the
 # CLI on top. The packages' __init__ load their names by importlib, when first used: the top layer.
 LAYERS = [
-    {"errors", "problems", "tolerances", "ulp", "formulas.latex", "notebook", "cache", "audit.protocol"},
+    {
+        "errors",
+        "problems",
+        "tolerances",
+        "ulp",
+        "formulas.latex",
+        "notebook",
+        "cache",
+        "audit.protocol",
+        "audit.limits",
+        "audit.returns",
+    },
     {"spec", "datasets", "formulas.derive", "testing", "plots", "folders", "audit.worker", "audit.sandbox"},
-    {"audit.diagnosis", "audit.render", "jupyter_html"},
+    {"audit.findings", "audit.render", "jupyter_html"},
+    {"audit.diagnosis"},
     {"comparison"},
     {"run"},
     {"network"},
@@ -121,9 +133,8 @@ LAYERS = [
     {"__main__", "__init__", "audit", "formulas"},
 ]
 
-# The modules over the 400 lines a module may have, each at most as long as it is now: they are to be
-# split, and may only shrink. Any other module over 400 fails.
-OVER_THE_LIMIT = {"audit.diagnosis": 442, "audit.worker": 444}
+# A module over 400 lines does more than one job: split it.
+OVER_THE_LIMIT: dict[str, int] = {}
 
 
 def test_every_module_has_a_layer() -> None:

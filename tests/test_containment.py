@@ -138,7 +138,7 @@ def test_a_flood_on_stderr_is_stopped_too(capsys: pytest.CaptureFixture[str], tm
 
 def test_cpu_time_is_limited_apart_from_the_wall_clock() -> None:
     """The CPU limit backs up the parent's timeout: a process that spins is stopped by the kernel."""
-    code = "from comparisons.audit.worker import limit_resources\nlimit_resources(512, 1)\nwhile True:\n    pass\n"
+    code = "from comparisons.audit.limits import limit_resources\nlimit_resources(512, 1)\nwhile True:\n    pass\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, check=False)
     assert done.returncode == -24  # SIGXCPU
 

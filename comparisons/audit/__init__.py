@@ -1,14 +1,17 @@
 """The audit of a learner's own code against Keras, its diagnosis, and grading a class.
 
 Importing the package imports nothing heavy: the worker that runs a learner's code
-(``python -m comparisons.audit.worker``) loads only comparisons/audit/protocol.py,
-the notebook reader and manual/. Each name below loads its module when first used.
+(``python -m comparisons.audit.worker``) loads only its own protocol.py, limits.py
+and returns.py, the notebook reader and manual/. Each name below loads its module
+when first used.
 
 - model.py       the result: Contract, Divergence, AuditRun, Audit
 - protocol.py    the job and the result the parent and the worker exchange
-- worker.py      runs the learner's code; isolation.py starts it under limits, sandbox.py in bubblewrap
+- worker.py      runs the learner's code under limits.py, checks what it returns (returns.py);
+                 isolation.py starts it, sandbox.py in bubblewrap
 - keras_steps.py Keras's per-step record; divergence.py where the learner's parts from it
-- diagnosis.py   which parameter's update is wrong, and how; known_bugs.py the catalogue's second opinion
+- findings.py    what the diagnosis reads and says; diagnosis.py which parameter's update is wrong, and how
+- known_bugs.py  the catalogue's second opinion
 - auditor.py     the audit itself; render.py its text and JSON; api.py ``audit_step`` for Jupyter
 - grade.py       a class in one run, into a gradebook
 """

@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from comparisons.audit.diagnosis import (
-    ForcedSteps,
-)
+from comparisons.audit.findings import ForcedSteps
 from comparisons.audit.keras_steps import KerasSide
 from comparisons.audit.model import Divergence
 from comparisons.problems import PROBLEMS
@@ -17,6 +15,8 @@ from manual.network import (
     Architecture,
     parameter_names,
 )
+
+__all__ = ["as_table", "first_divergence", "forced_steps"]
 
 
 def as_table(params: np.ndarray, losses: np.ndarray) -> np.ndarray:

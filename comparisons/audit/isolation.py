@@ -20,8 +20,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from comparisons.audit import protocol, sandbox, worker
+from comparisons.audit import limits, protocol, sandbox, worker
 from comparisons.errors import InputError
+
+__all__ = ["stop_all_children", "user_runs"]
 
 
 def user_runs(
@@ -58,7 +60,7 @@ _CHILD_ENV = {
 
 
 _SIGNALS = {
-    -signal.SIGXFSZ: f"wrote a file over the limit of {worker.FILE_SIZE_MIB} MiB",
+    -signal.SIGXFSZ: f"wrote a file over the limit of {limits.FILE_SIZE_MIB} MiB",
     -signal.SIGXCPU: "used up its CPU time",
     -signal.SIGKILL: "was killed",
 }

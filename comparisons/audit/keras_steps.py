@@ -26,6 +26,8 @@ from manual.network import (
 from reference import runner
 from reference.protocol import unnumbered
 
+__all__ = ["AuditSpec", "KerasSide", "arch_of", "job_context", "keras_side", "run_context"]
+
 
 @dataclass(frozen=True)
 class KerasSide:

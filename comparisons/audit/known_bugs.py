@@ -16,6 +16,8 @@ from manual.network import (
 )
 from manual.training import steps
 
+__all__ = ["find_known_bugs"]
+
 
 def _reproduces(
     bugs: tuple[str, ...], spec: RunSpec, context: dict[str, Any], user: np.ndarray, threshold: float

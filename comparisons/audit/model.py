@@ -7,12 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from comparisons.audit.diagnosis import (
-    Finding,
-)
+from comparisons.audit.findings import Finding
 from comparisons.audit.render import as_json, as_text
 from comparisons.jupyter_html import audit_html
 from comparisons.notebook import NotebookCode
+
+__all__ = ["DEFAULT_MEMORY_MIB", "Audit", "AuditRun", "Contract", "Divergence"]
+
 
 DEFAULT_MEMORY_MIB = 2048
 

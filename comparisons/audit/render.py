@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from reference import numerics
 
+__all__ = ["as_json", "as_text"]
+
+
 if TYPE_CHECKING:  # rendered, never built, here
     from comparisons.audit.model import Audit
 

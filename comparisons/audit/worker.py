@@ -26,17 +26,18 @@ import importlib.util
 import inspect
 import os
 import pickle
-import resource
 import sys
 import traceback
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 
 from comparisons.audit import protocol
+from comparisons.audit.limits import FILE_SIZE_MIB, drop_to, limit_resources
+from comparisons.audit.returns import UserCodeError, checked_loss, checked_params
 from comparisons.notebook import NotebookError, cell_filename, read_notebook
 from manual.losses import LOSSES
 from manual.minibatch import batch_rows
@@ -45,8 +46,6 @@ from manual.network import Architecture, Params, copy_params, in_document_order
 __all__ = [
     "UserCodeError",
     "checked",
-    "drop_to",
-    "limit_resources",
     "load",
     "main",
     "one_line",
@@ -54,10 +53,6 @@ __all__ = [
     "step_function",
     "write_result",
 ]
-
-
-class UserCodeError(Exception):
-    """What is wrong with the user's code, in one line."""
 
 
 _MEMORY_MIB: int | None = None  # the limit this process runs under, to name it in messages
@@ -229,49 +224,6 @@ def _where(error: BaseException, path: str) -> str:
     return ""
 
 
-def _as_shape(key: str, array: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
-    """The array in Keras's layout. A bias may come as a column (n, 1) or a row (1, n), and a
-    one-element bias as a scalar: the numbers can only mean one thing. Weights must have
-    their exact shape: a transposed W1 has the same shape, so a layout cannot be guessed."""
-    if array.shape == shape:
-        return array
-    if key.startswith("b") and array.size == shape[0] and sum(n != 1 for n in array.shape) <= 1:
-        return array.reshape(shape)
-    expected = f"{shape}, or {(shape[0], 1)} or {(1, shape[0])}" if key.startswith("b") else f"{shape}"
-    raise UserCodeError(f"returned {key} has shape {array.shape}, must be {expected} {where}")
-
-
-def _checked_params(value: object, shapes: dict[str, tuple[int, ...]], dtype: str, where: str) -> Params:
-    if not isinstance(value, Mapping):
-        raise UserCodeError(f"returned params is a {type(value).__name__}, not a dict {where}")
-    missing = [k for k in shapes if k not in value]
-    if missing:
-        raise UserCodeError(f"returned params lack {', '.join(map(repr, missing))} {where}")
-    extra = sorted(str(k) for k in value if k not in shapes)
-    if extra:
-        raise UserCodeError(f"returned params have extra keys {', '.join(map(repr, extra))} {where}")
-    params: Params = {}
-    for key, shape in shapes.items():
-        try:
-            array = np.asarray(value[key])
-        except Exception:
-            raise UserCodeError(f"returned {key} is not an array {where}") from None
-        if array.dtype.kind not in "fiu":
-            raise UserCodeError(f"returned {key} holds {array.dtype} values, not numbers {where}")
-        params[key] = _as_shape(key, array, shape, where).astype(dtype)
-    return params
-
-
-def _checked_loss(value: object, dtype: str, where: str) -> np.floating:
-    try:
-        array = np.asarray(value)
-    except Exception:
-        array = np.asarray(None)
-    if array.dtype.kind not in "fiu" or array.size != 1:
-        raise UserCodeError(f"returned loss {value!r} is not a number {where}")
-    return np.dtype(dtype).type(array.reshape(-1)[0])
-
-
 def checked(
     fn: Callable[..., Any],
     path: str,
@@ -302,7 +254,7 @@ def checked(
             raise UserCodeError(f"{func} {_failure(error)} {where}{_where(error, path)}") from None
         if not isinstance(out, tuple | list) or len(out) != 2:
             raise UserCodeError(f"{func} must return (params, loss), returned {type(out).__name__} {where}")
-        return _checked_params(out[0], shapes, dtype, where), _checked_loss(out[1], dtype, where)
+        return checked_params(out[0], shapes, dtype, where), checked_loss(out[1], dtype, where)
 
     return step
 
@@ -378,30 +330,6 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
             os.close(fd)
 
 
-FILE_SIZE_MIB = 64  # the largest file the user's code may write (its result is far smaller)
-OPEN_FILES = 256
-PROCESSES = 256  # per user: binds unless the audit runs as root
-
-
-def _limit(kind: int, value: int, grace: int = 0) -> None:
-    """Soft limit ``value``, hard ``value + grace`` (never above the hard limit we were given)."""
-    _, hard = resource.getrlimit(kind)
-    soft, new_hard = value, value + grace
-    if hard != resource.RLIM_INFINITY:
-        soft, new_hard = min(soft, hard), min(new_hard, hard)
-    resource.setrlimit(kind, (soft, new_hard))
-
-
-def limit_resources(memory_mib: int, cpu_seconds: int) -> None:
-    """Before any user code: address space, CPU time, file size, open files, processes, no core dumps."""
-    _limit(resource.RLIMIT_AS, memory_mib * 1024 * 1024)
-    _limit(resource.RLIMIT_CPU, cpu_seconds, grace=1)  # SIGXCPU at the soft limit, SIGKILL a second later
-    _limit(resource.RLIMIT_FSIZE, FILE_SIZE_MIB * 1024 * 1024)
-    _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
-    _limit(resource.RLIMIT_NPROC, PROCESSES)
-    _limit(resource.RLIMIT_CORE, 0)
-
-
 def write_result(path: str, result: dict[str, Any]) -> None:
     """Plain arrays, no pickle, named as comparisons.audit.protocol declares them."""
     if protocol.ERROR in result:
@@ -415,14 +343,6 @@ def write_result(path: str, result: dict[str, Any]) -> None:
         }
     with open(path, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)
-
-
-def drop_to(uid: int) -> None:
-    """A root grader's sandboxed child becomes ``uid`` (one of its own) before any user code:
-    the process limit binds (the kernel exempts root from it) and nothing root owns is writable."""
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
 
 
 def main() -> None:
