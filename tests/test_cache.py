@@ -21,6 +21,7 @@ import pytest
 
 from comparisons import cache
 from comparisons.audit import keras_side
+from comparisons.audit.keras_steps import run_context
 from comparisons.cli import main
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, run_keras
@@ -33,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def empty_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     cache.set_enabled(True)
+    keras_side.cache_clear()  # what an earlier test holds in memory would never reach this folder
+    run_context.cache_clear()
     yield tmp_path / "xdg" / "backprop-vs-keras"
     cache.set_enabled(True)
 

@@ -222,9 +222,12 @@ spin()
 def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> None:
     from comparisons.audit import keras_side
     from comparisons.audit.grade import MARKER
+    from comparisons.audit.keras_steps import run_context
     from comparisons.spec import INITS, RunSpec
 
     keras_side.cache_clear()  # held in memory from a test with a cache of its own: written to none we share
+
+    run_context.cache_clear()
     for init in INITS:  # computed here, so the grader below finds them in the session's cache
         keras_side(RunSpec(problem="regression", epochs=5, init=init))
     folder, out = tmp_path / "class", tmp_path / "gradebook"

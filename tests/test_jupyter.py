@@ -13,6 +13,7 @@ from nbclient import NotebookClient
 
 import comparisons
 from comparisons.audit import as_json, as_text, keras_side
+from comparisons.audit.keras_steps import run_context
 from comparisons.spec import INITS, RunSpec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -66,6 +67,7 @@ def test_the_example_notebook_runs_and_shows_the_verdicts() -> None:
     """examples/audit_in_jupyter.ipynb on a real ipykernel: the tutorial's rule is DIVERGED with its
     diagnosis, the corrected one is MATCH, each shown as HTML with its plot."""
     keras_side.cache_clear()  # held in memory from a test with a cache of its own: written to none we share
+    run_context.cache_clear()
     for init in INITS:  # computed here, so the kernel finds them in the session's cache (it inherits it)
         keras_side(RunSpec(problem="regression", epochs=20, init=init))
     notebook = nbformat.read(EXAMPLES / "audit_in_jupyter.ipynb", as_version=4)
