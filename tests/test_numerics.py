@@ -99,7 +99,7 @@ def test_a_job_interrupted_in_the_child_stops_it(monkeypatch: pytest.MonkeyPatch
     import subprocess
     import sys
 
-    stand_in = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    stand_in = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.buffer.read()"], stdin=subprocess.PIPE)
     monkeypatch.setitem(runner._child, "process", stand_in)
     monkeypatch.setitem(runner._child, "device", numerics.device())
 
