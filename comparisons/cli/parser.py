@@ -153,7 +153,7 @@ def build_parser(command: str = "check") -> argparse.ArgumentParser:
         parser.add_argument(
             "--audit-file",
             metavar="PATH.py",
-            default=os.path.relpath(Path(__file__).resolve().parent.parent / "examples" / "notebook_regression.py"),
+            default=os.path.relpath(Path(__file__).resolve().parents[2] / "examples" / "notebook_regression.py"),
             help="the regression step file the audit part times (default: examples/notebook_regression.py)",
         )
         add_bench_network_options(parser, _whole_number(1, "not a positive whole number"), _learning_rate)
