@@ -40,7 +40,7 @@ from comparisons.network import NetworkSpec
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, manual_step, run_keras, run_manual
 from comparisons.spec import RunSpec
-from manual.optimizers import OptimizerConfig
+from manual.batch.optimizers import OptimizerConfig
 from reference import numerics, runner
 
 __all__ = [

@@ -4,7 +4,7 @@ A ``NetworkSpec`` is to a network of the user's what ``RunSpec`` is to the
 document's two problems: layer sizes, activations, loss, optimizer, batch size,
 dtype, epochs, row order, initial weights and seed. Its data is a seeded
 synthetic set shaped for the network and loss (``--rows``) or a CSV
-(``--data``). The manual side is manual/minibatch.py; Keras's is
+(``--data``). The manual side is manual/batch/training.py; Keras's is
 reference/minibatch.py, run as a job of reference/jobs.py, which compiles one
 model per network, dtype, optimizer and device and reuses it.
 """
@@ -26,9 +26,9 @@ from comparisons.spec import DTYPES, INITS, ORDERS, random_params, row_order, se
 from comparisons.tolerances import Tolerance, network_tolerance
 from manual import Architecture, Params, parameter_names, to_keras_weights
 from manual.activations import ACTIVATIONS
-from manual.minibatch import KERAS_LOSSES, KERAS_PIECES, Pieces, train_batches
-from manual.minibatch_bugs import MINIBATCH_BUGS
-from manual.optimizers import OPTIMIZERS, OptimizerConfig
+from manual.batch.bugs import MINIBATCH_BUGS
+from manual.batch.optimizers import OPTIMIZERS, OptimizerConfig
+from manual.batch.training import KERAS_LOSSES, KERAS_PIECES, Pieces, train_batches
 from reference import runner
 from reference.protocol import unnumbered
 
@@ -283,7 +283,7 @@ def manual_pieces(spec: NetworkSpec, implementation: str, rows: int) -> Pieces:
     bug = MINIBATCH_BUGS[implementation]
     if not bug.applies(spec.arch, spec.optimizer, min(spec.batch_size, rows)):
         raise InputError(f"known bug {implementation!r} ({bug.diagnosis}) does not apply to {spec.network}")
-    return bug.pieces
+    return bug.implementation
 
 
 def compare_network(

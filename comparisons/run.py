@@ -24,7 +24,7 @@ from manual import (
     to_keras_weights,
     train,
 )
-from manual.bugs import KNOWN_BUGS
+from manual.row.bugs import KNOWN_BUGS
 from reference import runner
 from reference.protocol import unnumbered
 
@@ -89,9 +89,9 @@ def manual_step(spec: RunSpec, implementation: str) -> Step:
         return layerwise_step(arch)
     if implementation in KNOWN_BUGS:
         bug = KNOWN_BUGS[implementation]
-        if arch.loss not in bug.losses:
+        if not bug.applies(arch, None, 1):
             raise InputError(f"known bug {implementation!r} does not apply to the {spec.problem} problem")
-        return bug.step(arch)
+        return bug.implementation(arch)
     raise InputError(f"unknown implementation {implementation!r}")
 
 

@@ -39,7 +39,7 @@ def softmax(z: Value) -> Value:
 def derivative_from_output(activation: str, output: Value) -> Value | None:
     """dO/dz in terms of O; None where it is identically 1 (multiplying by 1 is exact).
     Softmax has none here: its Jacobian is not elementwise, and the losses it pairs with
-    differentiate through it (manual/minibatch.py)."""
+    differentiate through it (manual/batch/training.py)."""
     if activation == "linear":
         return None
     if activation == "sigmoid":

@@ -19,6 +19,7 @@ __all__ = [
     "Architecture",
     "Params",
     "Step",
+    "Trajectory",
     "Value",
     "copy_params",
     "document_name",
@@ -36,6 +37,14 @@ Value = Any
 # step(params, x, y, lr) -> (params after one SGD update on this row, this row's loss
 # computed from the prediction made before the update)
 Step = Callable[[Params, np.ndarray, np.floating, np.floating], tuple[Params, np.floating]]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """``params[e]`` and ``losses[e]`` after epoch e + 1: what either stack's training returns."""
+
+    params: list[Params]
+    losses: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from comparisons.network import NetworkSpec, compare_network
-from manual.optimizers import OptimizerConfig
+from manual.batch.optimizers import OptimizerConfig
 
 BASE = {"activations": ("tanh", "linear"), "loss": "mean_squared_error", "batch_size": 4}
 PIECES: dict[str, dict[str, object]] = {

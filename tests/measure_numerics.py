@@ -61,7 +61,7 @@ def _network_runs() -> dict[str, Any]:
     from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
     from comparisons.spec import row_order
     from manual import to_keras_weights
-    from manual.optimizers import OptimizerConfig
+    from manual.batch.optimizers import OptimizerConfig
 
     runs = {}
     for layers, optimizer, batch, rows in NETWORKS:

@@ -175,3 +175,29 @@ def test_every_package_is_installed() -> None:
         for p in (ROOT / top).rglob("__init__.py")
     }
     assert listed == found
+
+
+def _manual_imports(path: Path) -> set[str]:
+    """The manual modules ``path`` imports, lazy ones included: ``row.bugs``, ``network``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("manual."):
+            found.add(node.module.removeprefix("manual."))
+        elif isinstance(node, ast.Import):
+            found.update(a.name.removeprefix("manual.") for a in node.names if a.name.startswith("manual."))
+    return found
+
+
+@pytest.mark.parametrize(("stack", "other"), [("row", "batch"), ("batch", "row")])
+def test_the_two_manual_stacks_never_import_each_other(stack: str, other: str) -> None:
+    """manual/row/ (the document's exact per-row algorithm) and manual/batch/ (any network in
+    mini-batches) share only manual/'s own modules: each can be read, and trusted, alone."""
+    paths = sorted((ROOT / "manual" / stack).rglob("*.py"))
+    assert paths
+    for path in paths:
+        crossing = {m for m in _manual_imports(path) if m.split(".")[0] == other}
+        assert crossing == set(), f"{path.relative_to(ROOT)} imports {crossing}"
+    for path in sorted((ROOT / "manual").glob("*.py")):  # the shared modules sit below both stacks
+        if path.name != "__init__.py":
+            upward = {m for m in _manual_imports(path) if m.split(".")[0] in ("row", "batch")}
+            assert upward == set(), f"{path.relative_to(ROOT)} imports {upward}"

@@ -1,7 +1,7 @@
 """``python -m comparisons audit``: a user's own step file against Keras, after every step.
 
 Every known bug is written as a user would write it (tests/user_steps.py, not by
-calling manual.bugs), and must be reported with the right first divergence and
+calling manual.row.bugs), and must be reported with the right first divergence and
 named by the known-bug catalogue; correct steps in several styles must pass;
 every kind of bad input must get exit status 2 and one line (and, with --json,
 an error object on stdout). tests/test_diagnosis.py holds the findings.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from comparisons import Comparison, RunSpec, compare, ulp_distance
-from manual.bugs import KNOWN_BUGS
+from manual.row.bugs import KNOWN_BUGS
 from tests.conftest import Trajectories
 
 COLUMNS = ["epoch", "loss", "w^1_11", "w^1_12", "w^1_21", "w^1_22", "b_11", "b_12", "w^2_11", "w^2_21", "b_21"]
@@ -31,7 +31,7 @@ def test_verdict_and_first_epoch_over(trajectories: Trajectories) -> None:
     spec = RunSpec(problem="regression", dtype="float64", init="random", epochs=20)
     good = Comparison(spec, trajectories.manual(spec, "formulas"), trajectories.keras(spec))
     assert (good.verdict, good.first_epoch_over, good.max_ulp_weights, good.max_ulp_loss) == ("identical", None, 0, 0)
-    buggy = trajectories.run(spec, KNOWN_BUGS["loss-after-update"].step(spec.definition.arch))
+    buggy = trajectories.run(spec, KNOWN_BUGS["loss-after-update"].implementation(spec.definition.arch))
     bad = Comparison(spec, buggy, trajectories.keras(spec))
     assert bad.max_ulp_weights == 0  # the weights are right: only the reported loss is wrong
     assert bad.max_ulp_loss > 0

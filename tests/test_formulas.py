@@ -17,7 +17,7 @@ from comparisons.formulas.gradients import environment, points
 from comparisons.formulas.latex import find_formulas
 from comparisons.problems import PROBLEMS
 from manual import parameter_names
-from manual.formulas import classification_gradients, regression_gradients
+from manual.row.formulas import classification_gradients, regression_gradients
 from tests.user_steps import write_notebook
 
 SHEETS = Path(__file__).resolve().parent.parent / "comparisons" / "sheets"
@@ -142,7 +142,7 @@ def test_derive_round_trips(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
     [("regression", regression_gradients), ("classification", classification_gradients)],
 )
 def test_manual_formulas_and_derived_sheet_agree(network: str, gradients: Any) -> None:
-    """One truth: manual/formulas.py's per-parameter code is the derived sheet, at many random points."""
+    """One truth: manual/row/formulas.py's per-parameter code is the derived sheet, at many random points."""
     arch = PROBLEMS[network].arch
     params, X, y = points(arch, seed=11)
     env = environment(arch, params, X, y)

@@ -20,9 +20,9 @@ from comparisons.network import NetworkSpec, compare_network, initial_network_pa
 from comparisons.network import run_network_keras as keras_side
 from comparisons.spec import DTYPES, INITS, ORDERS
 from comparisons.testing import assert_trajectory_matches
-from manual.minibatch import KERAS_LOSSES
-from manual.minibatch_bugs import MINIBATCH_BUGS
-from manual.optimizers import OptimizerConfig
+from manual.batch.bugs import MINIBATCH_BUGS
+from manual.batch.optimizers import OptimizerConfig
+from manual.batch.training import KERAS_LOSSES
 
 EPOCHS = 8
 
@@ -122,7 +122,7 @@ def test_the_fast_keras_path_is_bit_identical_to_fit() -> None:
 def test_pytorch_momentum_differs_from_keras_only_in_rounding() -> None:
     """PyTorch keeps v = mu v + g and steps w -= eta v; Keras keeps m = mu m - eta g. Under a
     constant learning rate these are the same updates: not a bug, and not in BUGS."""
-    from manual import optimizers
+    from manual.batch import optimizers
 
     class PyTorchSGD(optimizers.SGD):
         def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -132,8 +132,8 @@ def test_pytorch_momentum_differs_from_keras_only_in_rounding() -> None:
             return w - self.c(self.config.learning_rate) * v
 
     from comparisons.network import run_network_manual
-    from manual.minibatch import Pieces
-    from manual.optimizers import OPTIMIZERS
+    from manual.batch.optimizers import OPTIMIZERS
+    from manual.batch.training import Pieces
 
     network = CASES["sgd-momentum"]
     params = initial_network_params(network)

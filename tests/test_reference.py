@@ -11,8 +11,8 @@ import pytest
 import reference
 from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
 from comparisons.network import DEFAULT_LEARNING_RATES
-from manual.optimizers import OPTIMIZERS, OptimizerConfig
-from manual.training import epoch_loss
+from manual.batch.optimizers import OPTIMIZERS, OptimizerConfig
+from manual.row.training import epoch_loss
 
 
 @functools.cache
@@ -92,7 +92,7 @@ def test_per_step_recording_agrees_with_per_epoch(problem: str, dtype: str) -> N
             np.testing.assert_array_equal(a, d)
 
 
-# What manual/optimizers.py leaves out of every formula, as a fresh Keras optimizer has it
+# What manual/batch/optimizers.py leaves out of every formula, as a fresh Keras optimizer has it
 _UNUSED_BY_THE_FORMULAS = {
     "weight_decay": None,
     "clipnorm": None,
@@ -118,4 +118,4 @@ def test_the_optimizer_defaults_are_keras_own(name: str) -> None:
         key: value for key, value in _UNUSED_BY_THE_FORMULAS.items() if key in config
     }
     if name == "rmsprop":
-        assert config["momentum"] == 0  # manual/optimizers.py's RMSprop has none
+        assert config["momentum"] == 0  # manual/batch/optimizers.py's RMSprop has none

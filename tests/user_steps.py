@@ -1,5 +1,5 @@
 """Step files written as a user would write them, for the audit's tests: one template,
-and the lines each known bug changes in it (not by calling manual.bugs)."""
+and the lines each known bug changes in it (not by calling manual.row.bugs)."""
 
 from __future__ import annotations
 

@@ -33,9 +33,9 @@ import numpy as np
 from comparisons.audit.findings import KINDS, Finding, ForcedSteps
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS, DIAGNOSIS_ATOL_EPS, DIAGNOSIS_RTOL
 from comparisons.ulp import relative_distance
-from manual.layerwise import backward, forward
-from manual.losses import LOSSES
 from manual.network import Architecture, from_document_order, parameter_names
+from manual.row.layerwise import backward, forward
+from manual.row.losses import LOSSES
 
 __all__ = ["deviates", "deviation_score", "diagnose", "gradient_distance"]
 

@@ -10,7 +10,7 @@ from comparisons.audit.findings import ForcedSteps
 from comparisons.audit.keras_steps import KerasSide
 from comparisons.audit.model import Divergence
 from comparisons.problems import PROBLEMS
-from manual.minibatch import batch_rows
+from manual.batch.training import batch_rows
 from manual.network import (
     Architecture,
     parameter_names,

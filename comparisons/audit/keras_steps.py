@@ -14,7 +14,7 @@ from comparisons import cache
 from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
 from comparisons.run import dataset_arrays, initial_params, keras_records, keras_settings
 from comparisons.spec import RunSpec, row_order
-from manual.minibatch import batch_rows
+from manual.batch.training import batch_rows
 from manual.network import (
     Architecture,
     Params,

@@ -10,11 +10,11 @@ import numpy as np
 from comparisons.spec import RunSpec
 from comparisons.tolerances import AUDIT_FLOOR
 from comparisons.ulp import relative_distance
-from manual.bugs import buggy_step, bugs_for
 from manual.network import (
     in_document_order,
 )
-from manual.training import steps
+from manual.row.bugs import buggy_step, bugs_for
+from manual.row.training import steps
 
 __all__ = ["find_known_bugs"]
 

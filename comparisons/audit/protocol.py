@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from manual.minibatch import batch_rows
+from manual.batch.training import batch_rows
 
 __all__ = ["ERROR", "PARTS", "VALUES", "WORKER", "make_job", "result_name", "result_shapes", "steps_of"]
 

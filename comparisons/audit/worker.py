@@ -39,9 +39,9 @@ from comparisons.audit import protocol
 from comparisons.audit.limits import FILE_SIZE_MIB, drop_to, limit_resources
 from comparisons.audit.returns import UserCodeError, checked_loss, checked_params
 from comparisons.notebook import NotebookError, cell_filename, read_notebook
-from manual.losses import LOSSES
-from manual.minibatch import batch_rows
+from manual.batch.training import batch_rows
 from manual.network import Architecture, Params, copy_params, in_document_order
+from manual.row.losses import LOSSES
 
 __all__ = [
     "UserCodeError",

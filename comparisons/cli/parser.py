@@ -12,10 +12,10 @@ from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
 from manual.activations import ACTIVATIONS
-from manual.bugs import KNOWN_BUGS
-from manual.minibatch import KERAS_LOSSES
-from manual.minibatch_bugs import MINIBATCH_BUGS
-from manual.optimizers import OPTIMIZERS
+from manual.batch.bugs import MINIBATCH_BUGS
+from manual.batch.optimizers import OPTIMIZERS
+from manual.batch.training import KERAS_LOSSES
+from manual.row.bugs import KNOWN_BUGS
 from reference import numerics
 
 __all__ = ["COMMANDS", "PROG", "build_parser"]

@@ -21,9 +21,9 @@ from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS
 from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
 from manual import Architecture
-from manual.bugs import KNOWN_BUGS
-from manual.minibatch_bugs import MINIBATCH_BUGS
-from manual.optimizers import OptimizerConfig
+from manual.batch.bugs import MINIBATCH_BUGS
+from manual.batch.optimizers import OptimizerConfig
+from manual.row.bugs import KNOWN_BUGS
 
 __all__ = [
     "NETWORK_ONLY",

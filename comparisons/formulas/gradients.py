@@ -11,8 +11,8 @@ import numpy as np
 from comparisons import cache
 from comparisons.cache import data_hash
 from manual import Architecture, Params, from_keras_weights, in_document_order, parameter_names, to_keras_weights
-from manual.layerwise import forward
-from manual.losses import LOSSES
+from manual.row.layerwise import forward
+from manual.row.losses import LOSSES
 from reference import runner
 from reference.protocol import unnumbered
 

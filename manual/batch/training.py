@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from manual.activations import ACTIVATIONS, derivative_from_output
-from manual.network import Architecture, Params, copy_params
-from manual.optimizers import OPTIMIZERS, Optimizer, OptimizerConfig, make_optimizer
-from manual.training import Trajectory
+from manual.batch.optimizers import OPTIMIZERS, Optimizer, OptimizerConfig, make_optimizer
+from manual.network import Architecture, Params, Trajectory, copy_params
 
 __all__ = [
     "KERAS_LOSSES",
@@ -104,7 +103,7 @@ def _rows(rows: int) -> int:
 
 @dataclass(frozen=True)
 class Pieces:
-    """The parts a known-bad variant replaces (manual/minibatch_bugs.py); the defaults are Keras's."""
+    """The parts a known-bad variant replaces (manual/batch/bugs.py); the defaults are Keras's."""
 
     derivative: Callable[[str, np.ndarray], np.ndarray | None] = derivative_from_output
     row_delta: Callable[[str, str, np.ndarray, np.ndarray], np.ndarray | None] = row_delta

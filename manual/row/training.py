@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from manual.network import Params, Step, copy_params
+from manual.network import Params, Step, Trajectory, copy_params
 
-__all__ = ["StepRecord", "Trajectory", "epoch_loss", "steps", "train"]
+__all__ = ["StepRecord", "epoch_loss", "steps", "train"]
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,6 @@ class StepRecord:
     row: int
     params: Params
     loss: np.floating
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """``params[e]`` and ``losses[e]`` after epoch e + 1."""
-
-    params: list[Params]
-    losses: np.ndarray
 
 
 def steps(

@@ -10,58 +10,61 @@ They are written for the document's 2-2-1 network.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from functools import partial
 
 import numpy as np
 
-from manual.layerwise import backward, forward, sgd
-from manual.losses import LOSSES
+from manual.known_bug import KnownBug
 from manual.network import Architecture, Params, Step
+from manual.row.layerwise import backward, forward, sgd
+from manual.row.losses import LOSSES
 
-__all__ = ["KNOWN_BUGS", "KnownBug", "buggy_step", "bugs_for"]
+__all__ = ["KNOWN_BUGS", "RowBug", "buggy_step", "bugs_for"]
 
-_BOTH = frozenset({"mean_squared_error", "binary_crossentropy"})
+_BOTH = ("mean_squared_error", "binary_crossentropy")
+RowBug = KnownBug[Callable[[Architecture], Step]]  # its implementation makes the buggy step for a network
 
 
-@dataclass(frozen=True)
-class KnownBug:
-    name: str
-    diagnosis: str  # what the code does, in the document's words
-    losses: frozenset[str] = _BOTH
+def _bug(name: str, diagnosis: str, losses: tuple[str, ...] = _BOTH) -> RowBug:
+    """One switch on the layer-wise step, for the document's networks with one of ``losses``."""
+    return KnownBug(
+        name, diagnosis, lambda arch, optimizer, batch: arch.loss in losses, partial(_one_bug_step, name=name)
+    )
 
-    def step(self, arch: Architecture) -> Step:
-        return buggy_step(arch, {self.name})
+
+def _one_bug_step(arch: Architecture, name: str) -> Step:
+    return buggy_step(arch, {name})
 
 
 KNOWN_BUGS = {
     bug.name: bug
     for bug in [
-        KnownBug("b2-from-W2", "b_21 is updated from w^2_21 instead of b_21"),
-        KnownBug("W2-updated-first", "the output layer is updated before the hidden-layer gradient uses it"),
-        KnownBug(
+        _bug("b2-from-W2", "b_21 is updated from w^2_21 instead of b_21"),
+        _bug("W2-updated-first", "the output layer is updated before the hidden-layer gradient uses it"),
+        _bug(
             "W1-indices-swapped",
             "the input and hidden indices of w^1 are swapped in its gradient (x_j delta_i for w^1_ij)",
         ),
-        KnownBug("hidden-error-crossed", "each hidden neuron takes its error through the other neuron's output weight"),
-        KnownBug(
+        _bug("hidden-error-crossed", "each hidden neuron takes its error through the other neuron's output weight"),
+        _bug(
             "sigmoid-derivative-dropped",
             "the sigmoid derivative O(1 - O) of the hidden neurons is missing",
-            frozenset({"binary_crossentropy"}),
+            ("binary_crossentropy",),
         ),
-        KnownBug(
+        _bug(
             "factor-two-dropped",
             "the factor 2 of the squared-error derivative -2(y - y_hat) is missing",
-            frozenset({"mean_squared_error"}),
+            ("mean_squared_error",),
         ),
-        KnownBug("loss-after-update", "the reported loss is computed after the update"),
+        _bug("loss-after-update", "the reported loss is computed after the update"),
     ]
 }
 
 
-def bugs_for(arch: Architecture) -> list[KnownBug]:
+def bugs_for(arch: Architecture) -> list[RowBug]:
     """The known bugs that make sense for this network's loss."""
-    return [bug for bug in KNOWN_BUGS.values() if arch.loss in bug.losses]
+    return [bug for bug in KNOWN_BUGS.values() if bug.applies(arch, None, 1)]
 
 
 def buggy_step(arch: Architecture, bugs: Collection[str]) -> Step:

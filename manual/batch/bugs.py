@@ -1,5 +1,5 @@
 """Known-bad variants of the general trainer: the mistakes and the other conventions
-learners bring to a hand-written network, each one replaced piece of manual/minibatch.py.
+learners bring to a hand-written network, each one replaced piece of manual/batch/training.py.
 
 The PyTorch forms are here not because PyTorch is wrong but because they are not
 what Keras computes: a learner comparing with Keras who wrote PyTorch's Adam
@@ -11,24 +11,19 @@ same updates, rounded differently (tests/test_network.py measures by how much).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from manual.activations import derivative_from_output
-from manual.minibatch import Pieces, row_delta
+from manual.batch.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, RMSprop
+from manual.batch.training import Pieces, row_delta
+from manual.known_bug import KnownBug
 from manual.network import Architecture
-from manual.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, OptimizerConfig, RMSprop
 
-__all__ = ["MINIBATCH_BUGS", "MinibatchBug"]
+__all__ = ["MINIBATCH_BUGS"]
 
-
-@dataclass(frozen=True)
-class MinibatchBug:
-    name: str
-    diagnosis: str
-    applies: Callable[[Architecture, OptimizerConfig, int], bool]  # (network, optimizer, batch size)
-    pieces: Pieces
+MinibatchBug = KnownBug[Pieces]
 
 
 def _derivative(activation: str, wrong: Callable[[np.ndarray], np.ndarray]) -> Pieces:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from manual.activations import ACTIVATIONS, derivative_from_output
-from manual.losses import LOSSES, output_delta
 from manual.network import Architecture, Params, Step
+from manual.row.losses import LOSSES, output_delta
 
 __all__ = ["backward", "forward", "layerwise_step", "sgd"]
 

@@ -4,7 +4,7 @@ Each is Keras 3's ``update_step`` (keras/src/optimizers/*.py) for one parameter,
 with Keras's defaults; ``g`` is dL/dw for the batch, ``w`` the parameter. Where
 PyTorch's optimizer of the same name differs, a comment says how: a learner who
 follows a PyTorch tutorial writes that form, and the harness tells them apart
-(manual/minibatch_bugs.py holds the PyTorch forms as known-bad variants).
+(manual/batch/bugs.py holds the PyTorch forms as known-bad variants).
 
 Constants reach the parameter's dtype as Keras's code takes them there, which
 matters in float64: a Python float combined with a tensor (``1 - beta_1``, ``rho``,

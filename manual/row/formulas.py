@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from manual.activations import sigmoid
-from manual.losses import binary_crossentropy, squared_error
 from manual.network import Architecture, Params, copy_params, parameter_names
+from manual.row.losses import binary_crossentropy, squared_error
 
 __all__ = ["classification_gradients", "classification_step", "regression_gradients", "regression_step"]
 

@@ -1,0 +1,1 @@
+"""The batch stack: any dense network, mini-batches, Keras's losses and optimizers."""
