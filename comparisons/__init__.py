@@ -14,19 +14,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers
     from comparisons.audit.api import audit_step
     from comparisons.comparison import Comparison
-    from comparisons.datasets import read_csv, to_arrays
+    from comparisons.data import read_csv, to_arrays
     from comparisons.errors import InputError
     from comparisons.problems import PROBLEMS, Problem
     from comparisons.run import IMPLEMENTATIONS, compare, initial_params, manual_step, run_keras, run_manual
-    from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec, row_order
+    from comparisons.spec import DTYPES, INITS, ORDERS, Spec, row_order
     from comparisons.testing import assert_trajectory_matches
     from comparisons.tolerances import TOLERANCES, Tolerance, tolerance_for
     from comparisons.ulp import ulp_distance, ulp_frame
 
 _WHERE = {
     "Comparison": "comparison",
-    "read_csv": "datasets",
-    "to_arrays": "datasets",
+    "read_csv": "data",
+    "to_arrays": "data",
     "InputError": "errors",
     "audit_step": "audit.api",
     "PROBLEMS": "problems",
@@ -40,7 +40,7 @@ _WHERE = {
     "DTYPES": "spec",
     "INITS": "spec",
     "ORDERS": "spec",
-    "RunSpec": "spec",
+    "Spec": "spec",
     "row_order": "spec",
     "assert_trajectory_matches": "testing",
     "TOLERANCES": "tolerances",
@@ -60,7 +60,7 @@ __all__ = [
     "Comparison",
     "InputError",
     "Problem",
-    "RunSpec",
+    "Spec",
     "Tolerance",
     "assert_trajectory_matches",
     "audit_step",

@@ -36,10 +36,9 @@ from pathlib import Path
 from comparisons import cache
 from comparisons.audit import sandbox
 from comparisons.errors import InputError
-from comparisons.network import NetworkSpec
 from comparisons.problems import PROBLEMS
-from comparisons.run import initial_params, manual_step, run_keras, run_manual
-from comparisons.spec import RunSpec
+from comparisons.run import initial_params, run_keras, run_manual
+from comparisons.spec import Spec
 from manual.batch.optimizers import OptimizerConfig
 from reference import numerics, runner
 
@@ -68,7 +67,7 @@ def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, objec
     cache.set_enabled(False)  # time the work, not the disk
     try:
         for problem in PROBLEMS:
-            spec = RunSpec(problem=problem, dtype="float64", epochs=epochs)
+            spec = Spec.document(problem, dtype="float64", epochs=epochs)
             params = initial_params(spec)
             progress(f"{problem}: fast path")
             start = time.perf_counter()
@@ -80,7 +79,7 @@ def bench_keras(epochs: int, progress: Callable[[str], None]) -> dict[str, objec
             plain_s += time.perf_counter() - start
             progress(f"{problem}: manual")
             start = time.perf_counter()
-            run_manual(spec, manual_step(spec, "formulas"), params)
+            run_manual(spec, "formulas", params)
             manual_s += time.perf_counter() - start
             identical = identical and fast.equals(plain)
     finally:
@@ -106,24 +105,22 @@ BENCH_NETWORK = {
 }
 
 
-def bench_network(spec: NetworkSpec, progress: Callable[[str], None]) -> dict[str, object]:
-    from comparisons.network import initial_network_params, run_network_keras, run_network_manual
-
+def bench_network(spec: Spec, progress: Callable[[str], None]) -> dict[str, object]:
     progress("importing TensorFlow")
     runner.prepare()  # before the clocks start
 
     was = cache.enabled()
     cache.set_enabled(False)
     try:
-        params = initial_network_params(spec)
+        params = initial_params(spec)
         seconds, frames = {}, {}
         for label in ("fast", "plain", "manual"):
             progress(f"network: {label}")
             start = time.perf_counter()
             if label == "manual":
-                frames[label] = run_network_manual(spec, params)
+                frames[label] = run_manual(spec, "minibatch", params)
             else:
-                frames[label] = run_network_keras(spec, params, path=label)
+                frames[label] = run_keras(spec, params, path=label)
             seconds[label] = time.perf_counter() - start
     finally:
         cache.set_enabled(was)
@@ -214,7 +211,7 @@ def bench(
     audit_file: Path = AUDIT_EXAMPLE,
     submissions: int = 40,
     baseline: str = "cached",
-    network: NetworkSpec | None = None,
+    network: Spec | None = None,
 ) -> dict[str, object]:
     result: dict[str, object] = {"numerics": numerics.key()}
     if part in ("keras", "all"):
@@ -224,5 +221,5 @@ def bench(
     if part in ("grade", "all"):
         result |= bench_grade(submissions, progress, baseline=baseline)
     if part in ("network", "all"):
-        result |= bench_network(network or NetworkSpec(**BENCH_NETWORK), progress)  # type: ignore[arg-type]
+        result |= bench_network(network or Spec(**BENCH_NETWORK), progress)  # type: ignore[arg-type]
     return result

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from comparisons.jupyter_html import comparison_html
-from comparisons.spec import RunSpec
-
-if TYPE_CHECKING:
-    from comparisons.network import NetworkSpec
+from comparisons.render.html import comparison_html
+from comparisons.spec import Spec
 from comparisons.tolerances import Tolerance
 from comparisons.ulp import ulp_frame
 
@@ -24,7 +20,7 @@ __all__ = ["Comparison"]
 class Comparison:
     """The manual trajectory (actual) against the Keras one (desired), under one spec."""
 
-    spec: RunSpec | NetworkSpec
+    spec: Spec
     manual: pd.DataFrame
     keras: pd.DataFrame
 

@@ -65,7 +65,7 @@ def tolerance_for(problem: str, dtype: str) -> Tolerance:
     return TOLERANCES[problem][dtype]
 
 
-# Any other network (comparisons/network.py): Keras's matmuls (Eigen) sum their products in
+# Any other network (a Spec of one's own, not a preset): Keras's matmuls (Eigen) sum their products in
 # another order than numpy's (OpenBLAS) once a sum has more than two terms (a batch of two
 # or more rows, a layer wider than two), and its tanh, sigmoid, exp and log kernels differ
 # from numpy's by 1-2 ULP; the harness bounds these rather than reproducing Eigen's blocking.

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 # isort: off
-from reference import keras_model, minibatch, numerics
+from reference import keras_model, numerics, training
 from reference.protocol import numbered
 import keras  # after keras_model, which configures TensorFlow and then imports it quietly
 import tensorflow
@@ -30,13 +30,7 @@ Arrays = dict[str, np.ndarray]
 
 
 @functools.cache
-def _model(sizes: tuple[int, ...], activations: tuple[str, ...], loss: str, dtype: str, device: str) -> keras.Model:
-    """Plain SGD; each run sets its own weights and learning rate."""
-    return keras_model.build_model(sizes, activations, loss, dtype, lr=0.001)
-
-
-@functools.cache
-def _network(
+def _cached_model(
     sizes: tuple[int, ...],
     activations: tuple[str, ...],
     loss: str,
@@ -45,11 +39,19 @@ def _network(
     arguments: tuple[tuple[str, Any], ...],
     device: str,
 ) -> keras.Model:
-    """Each run resets the optimizer's state to its freshly built values."""
-    return minibatch.build_network(sizes, activations, loss, dtype, optimizer, dict(arguments))
+    """One compiled model per network, optimizer and device; each run resets the optimizer's
+    state and sets its own learning rate, so the rate is not part of the key."""
+    return keras_model.build_model(sizes, activations, loss, dtype, optimizer, dict(arguments))
 
 
-def _stacked(result: keras_model.KerasTrajectory) -> Arrays:
+def _model(
+    sizes: list[int], activations: list[str], loss: str, dtype: str, optimizer: str, arguments: dict[str, Any]
+) -> keras.Model:
+    rest = tuple(sorted((k, v) for k, v in arguments.items() if k != "learning_rate"))
+    return _cached_model(tuple(sizes), tuple(activations), loss, dtype, optimizer, rest, numerics.device())
+
+
+def _stacked(result: training.KerasTrajectory) -> Arrays:
     """Losses, and each weight stacked over the records."""
     per_weight = [np.stack([ws[i] for ws in result.weights]) for i in range(len(result.weights[0]))]
     return {"losses": np.asarray(result.losses), **numbered("w", per_weight)}
@@ -70,62 +72,6 @@ def trajectory(
     activations: list[str],
     loss: str,
     dtype: str,
-    lr: float,
-    weights: list[np.ndarray],
-    X: np.ndarray,
-    y: np.ndarray,
-    order: np.ndarray,
-    path: str,
-) -> Arrays:
-    """SGD at batch size 1, per epoch: ``fast`` (one compiled loop, on a model kept for reuse)
-    or ``plain`` (one ``fit`` per epoch, on a model of its own); bit-identical."""
-    if path == "fast":
-        model = _model(tuple(sizes), tuple(activations), loss, dtype, numerics.device())
-        return _stacked(keras_model.train_fast(model, weights, X, y, order, lr))
-    model = keras_model.build_model(sizes, activations, loss, dtype, lr)
-    return _stacked(keras_model.train_plain(model, weights, X, y, order, lr))
-
-
-def steps_and_gradients(
-    sizes: list[int],
-    activations: list[str],
-    loss: str,
-    dtype: str,
-    lr: float,
-    weights: list[np.ndarray],
-    X: np.ndarray,
-    y: np.ndarray,
-    order: np.ndarray,
-) -> Arrays:
-    """SGD at batch size 1, recorded after every step (``losses``: each row's loss before its
-    update), with the taped gradient at the state before every step (``g0``, ...)."""
-    model = _model(tuple(sizes), tuple(activations), loss, dtype, numerics.device())
-    result = keras_model.train_steps(model, weights, X, y, order, lr)
-    rows = order.reshape(-1)
-    taped = keras_model.gradients_at(model, _states_before(weights, result.weights), X[rows], y[rows])
-    return _stacked(result) | numbered("g", taped)
-
-
-def gradients(
-    sizes: list[int], activations: list[str], loss: str, states: list[np.ndarray], X: np.ndarray, y: np.ndarray
-) -> Arrays:
-    """dL/dw in float64 at many (weights, row) points; ``states[i]`` stacks the i-th weight over them."""
-    model = _model(tuple(sizes), tuple(activations), loss, "float64", numerics.device())
-    return numbered("g", keras_model.gradients_at(model, states, X, y))
-
-
-def _network_model(
-    sizes: list[int], activations: list[str], loss: str, dtype: str, optimizer: str, arguments: dict[str, Any]
-) -> keras.Model:
-    items = tuple(sorted(arguments.items()))
-    return _network(tuple(sizes), tuple(activations), loss, dtype, optimizer, items, numerics.device())
-
-
-def network_trajectory(
-    sizes: list[int],
-    activations: list[str],
-    loss: str,
-    dtype: str,
     optimizer: str,
     arguments: dict[str, Any],
     weights: list[np.ndarray],
@@ -135,15 +81,17 @@ def network_trajectory(
     batch_size: int,
     path: str,
 ) -> Arrays:
-    """Mini-batches and any Keras optimizer, per epoch: ``fast`` or ``plain``; bit-identical."""
+    """Per epoch: ``fast`` (one compiled loop, on a model kept for reuse) or ``plain`` (one
+    ``fit`` per epoch, on a model of its own, as a learner runs it); bit-identical."""
+    rate = arguments["learning_rate"]
     if path == "fast":
-        model = _network_model(sizes, activations, loss, dtype, optimizer, arguments)
-        return _stacked(minibatch.train_batches_fast(model, weights, X, Y, order, batch_size))
-    model = minibatch.build_network(sizes, activations, loss, dtype, optimizer, arguments)
-    return _stacked(minibatch.train_batches_plain(model, weights, X, Y, order, batch_size))
+        model = _model(sizes, activations, loss, dtype, optimizer, arguments)
+        return _stacked(training.train_fast(model, weights, X, Y, order, batch_size, rate))
+    model = keras_model.build_model(sizes, activations, loss, dtype, optimizer, arguments)
+    return _stacked(training.train_plain(model, weights, X, Y, order, batch_size, rate))
 
 
-def network_steps_and_gradients(
+def steps_and_gradients(
     sizes: list[int],
     activations: list[str],
     loss: str,
@@ -157,13 +105,24 @@ def network_steps_and_gradients(
     batch_size: int,
     batches: list[np.ndarray],
 ) -> Arrays:
-    """Recorded after every batch, with the batch loss's taped gradient at the state before it;
-    ``batches``: every update's rows, epoch by epoch (the order cut into batches)."""
-    model = _network_model(sizes, activations, loss, dtype, optimizer, arguments)
-    result = minibatch.train_batch_steps(model, weights, X, Y, order, batch_size)
+    """Recorded after every batch (``losses``: each batch's loss before its update), with the batch
+    loss's taped gradient at the state before it (``g0``, ...); ``batches``: every update's rows,
+    epoch by epoch (the order cut into batches)."""
+    model = _model(sizes, activations, loss, dtype, optimizer, arguments)
+    result = training.train_steps(model, weights, X, Y, order, batch_size, arguments["learning_rate"])
     states = _states_before(weights, result.weights)
-    taped = minibatch.batch_gradients_at(model, states, [X[rows] for rows in batches], [Y[rows] for rows in batches])
+    taped = training.gradients_at(model, states, [X[rows] for rows in batches], [Y[rows] for rows in batches])
     return _stacked(result) | numbered("g", taped)
+
+
+def gradients(
+    sizes: list[int], activations: list[str], loss: str, states: list[np.ndarray], X: np.ndarray, Y: np.ndarray
+) -> Arrays:
+    """dL/dw in float64 at many (weights, row) points; ``states[i]`` stacks the i-th weight over
+    them, and each point's row is a batch of one."""
+    model = _model(sizes, activations, loss, "float64", "sgd", {})
+    rows = [X[k : k + 1] for k in range(len(X))], [Y[k : k + 1].reshape(1, -1) for k in range(len(Y))]
+    return numbered("g", training.gradients_at(model, states, *rows))
 
 
 JOBS: dict[str, Callable[..., Arrays]] = {
@@ -171,8 +130,6 @@ JOBS: dict[str, Callable[..., Arrays]] = {
     "trajectory": trajectory,
     "steps_and_gradients": steps_and_gradients,
     "gradients": gradients,
-    "network_trajectory": network_trajectory,
-    "network_steps_and_gradients": network_steps_and_gradients,
 }
 
 

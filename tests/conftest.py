@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
-from comparisons import RunSpec, initial_params, manual_step, run_keras, run_manual
+from comparisons import Spec, initial_params, run_keras, run_manual
 from manual import Params, Step
 from reference import numerics, runner
 
@@ -28,19 +28,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 class Trajectories:
     @functools.cache  # noqa: B019  # the instance lives for the session, which is the point
-    def initial(self, spec: RunSpec) -> Params:
+    def initial(self, spec: Spec) -> Params:
         return initial_params(spec)
 
     @functools.cache  # noqa: B019
-    def keras(self, spec: RunSpec) -> pd.DataFrame:
+    def keras(self, spec: Spec) -> pd.DataFrame:
         return run_keras(spec, self.initial(spec))
 
     @functools.cache  # noqa: B019
-    def manual(self, spec: RunSpec, implementation: str) -> pd.DataFrame:
-        return self.run(spec, manual_step(spec, implementation))
+    def manual(self, spec: Spec, implementation: str) -> pd.DataFrame:
+        return self.run(spec, implementation)
 
-    def run(self, spec: RunSpec, step: Step) -> pd.DataFrame:
-        return run_manual(spec, step, self.initial(spec))
+    def run(self, spec: Spec, implementation: str | Step) -> pd.DataFrame:
+        return run_manual(spec, implementation, self.initial(spec))
 
 
 @pytest.fixture(scope="session", autouse=True)

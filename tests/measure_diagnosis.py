@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from comparisons.audit import measure
-from comparisons.spec import INITS, RunSpec
+from comparisons.spec import INITS, Spec
 from comparisons.tolerances import DIAGNOSIS_RTOL
 from tests.test_diagnosis import CASES
 from tests.user_steps import bugs_for_problem, user_file, user_source
@@ -45,7 +45,7 @@ def main() -> None:
                 weakest = {bug: np.full(2, np.inf) for bug in bugs}
                 for seed in range(args.seeds):
                     for init in INITS:
-                        spec = RunSpec(problem=problem, dtype=dtype, epochs=args.epochs, init=init, seed=seed)
+                        spec = Spec.document(problem=problem, dtype=dtype, epochs=args.epochs, init=init, seed=seed)
                         for path in correct:
                             worst = np.maximum(worst, [float(m.max()) for m in measure(path, spec)])
                         for bug, path in bugs.items():
@@ -64,7 +64,7 @@ def main() -> None:
                 weakest_case = np.full(2, np.inf)
                 for seed in range(args.seeds):
                     for init in INITS:
-                        spec = RunSpec(problem=problem, epochs=args.epochs, init=init, seed=seed)
+                        spec = Spec.document(problem=problem, epochs=args.epochs, init=init, seed=seed)
                         weakest_case = np.minimum(weakest_case, [float(m.max()) for m in measure(path, spec)])
                 print(f"  {problem}, {name}: {weakest_case[0]:.2e} / {weakest_case[1]:.3g}")
 

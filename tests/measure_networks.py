@@ -14,7 +14,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 
-from comparisons.network import NetworkSpec, compare_network
+from comparisons.run import compare
+from comparisons.spec import Spec
 from manual.batch.optimizers import OptimizerConfig
 
 BASE = {"activations": ("tanh", "linear"), "loss": "mean_squared_error", "batch_size": 4}
@@ -42,11 +43,11 @@ OPTIMIZER_PIECES = {
 }
 
 
-def cases(seeds: int, epochs: int) -> Iterator[tuple[str, NetworkSpec]]:
+def cases(seeds: int, epochs: int) -> Iterator[tuple[str, Spec]]:
     for width, dtype, seed, init in itertools.product(
         (4, 8), ("float32", "float64"), range(seeds), ("random", "keras")
     ):
-        base = NetworkSpec(
+        base = Spec(
             layers=(3, width, 2),
             optimizer=OptimizerConfig("adam", 0.001),
             epochs=epochs,
@@ -69,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     worst: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for piece, spec in cases(args.seeds, args.epochs):
-        result = compare_network(spec)
+        result = compare(spec)
         entry = worst[piece, spec.dtype]
         entry[0], entry[1] = max(entry[0], result.max_ulp_weights), max(entry[1], result.max_ulp_loss)
     print(f"worst ULP distance after any of {args.epochs} epochs, seeds 0-{args.seeds - 1}, widths 4 and 8:")

@@ -38,60 +38,70 @@ NETWORKS = [
 ]
 
 
-def _document_runs() -> dict[str, Any]:
-    from comparisons.run import dataset_arrays, initial_params
-    from comparisons.spec import RunSpec, row_order
+def _runs(specs: list[Any]) -> dict[str, Any]:
+    from comparisons.data import spec_arrays
+    from comparisons.run import initial_params, keras_job
+    from comparisons.spec import row_order
     from manual import to_keras_weights
 
     runs = {}
-    for problem in ("regression", "classification"):
-        for dtype in ("float32", "float64"):
-            for init in ("seed", "random", "keras"):
-                spec = RunSpec(problem=problem, dtype=dtype, init=init, epochs=100)
-                arch, params = spec.definition.arch, initial_params(spec)
-                X, y = dataset_arrays(spec, None)
-                job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
-                job |= {"dtype": dtype, "lr": spec.learning_rate, "weights": to_keras_weights(arch, params)}
-                order = row_order(spec, len(X))
-                runs[spec.label] = (spec, params, "trajectory", job | {"X": X, "y": y, "order": order, "path": "fast"})
+    for spec in specs:
+        params = initial_params(spec)
+        X, Y = spec_arrays(spec)
+        job = keras_job(spec) | {"X": X, "Y": Y, "order": row_order(spec, len(X)), "batch_size": spec.batch_size}
+        runs[spec.label] = (
+            spec,
+            params,
+            "trajectory",
+            job | {"weights": to_keras_weights(spec.arch, params), "path": "fast"},
+        )
     return runs
+
+
+def _document_runs() -> dict[str, Any]:
+    from comparisons.spec import Spec
+
+    return _runs(
+        [
+            Spec.document(problem=problem, dtype=dtype, init=init, epochs=100)
+            for problem in ("regression", "classification")
+            for dtype in ("float32", "float64")
+            for init in ("seed", "random", "keras")
+        ]
+    )
 
 
 def _network_runs() -> dict[str, Any]:
-    from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
-    from comparisons.spec import row_order
-    from manual import to_keras_weights
+    from comparisons.spec import Spec
     from manual.batch.optimizers import OptimizerConfig
 
-    runs = {}
-    for layers, optimizer, batch, rows in NETWORKS:
-        spec = NetworkSpec(
-            layers=layers,
-            activations=("tanh", "relu", "softmax"),
-            loss="categorical_crossentropy",
-            optimizer=OptimizerConfig(optimizer, 0.01),
-            batch_size=batch,
-            rows=rows,
-            epochs=5,
-            dtype="float32",
-            init="random",
-            order="shuffle",
-        )
-        X, Y = network_data(spec, None)
-        weights = to_keras_weights(spec.arch, initial_network_params(spec))
-        job = network_job(spec) | {"X": X, "Y": Y, "order": row_order(spec, len(X)), "batch_size": batch}
-        runs[spec.label] = (spec, None, "network_trajectory", job | {"weights": weights, "path": "fast"})
-    return runs
+    return _runs(
+        [
+            Spec(
+                layers=layers,
+                activations=("tanh", "relu", "softmax"),
+                loss="categorical_crossentropy",
+                optimizer=OptimizerConfig(optimizer, 0.01),
+                batch_size=batch,
+                rows=rows,
+                epochs=5,
+                dtype="float32",
+                init="random",
+                order="shuffle",
+            )
+            for layers, optimizer, batch, rows in NETWORKS
+        ]
+    )
 
 
 # What the child costs a notebook that imported TensorFlow first: its first comparisons, then a cached one
 NOTEBOOK = """
 import time, keras
-from comparisons import RunSpec, compare
+from comparisons import Spec, compare
 seconds = []
 for problem in ("regression", "classification", "classification"):
     start = time.perf_counter()
-    compare(RunSpec(problem=problem, dtype="float32"))
+    compare(Spec.document(problem=problem, dtype="float32"))
     seconds.append(time.perf_counter() - start)
 print("first comparison %.2f s, second %.2f s, cached %.3f s" % tuple(seconds))
 """
@@ -109,14 +119,14 @@ def worker(part: str, threads: int, out: Path) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     if part == "onednn":
         from comparisons.comparison import Comparison
-        from comparisons.run import keras_records, manual_step, run_manual, trajectory_frame
+        from comparisons.run import keras_records, run_manual, trajectory_frame
 
         found = {}
         for label, (spec, params, name, job) in _document_runs().items():
             arrays, state = jobs.run(name, job)
-            arch = spec.definition.arch
+            arch = spec.arch
             keras = trajectory_frame(arch, keras_records(arch, arrays), arrays["losses"])
-            c = Comparison(spec=spec, manual=run_manual(spec, manual_step(spec, "formulas"), params), keras=keras)
+            c = Comparison(spec=spec, manual=run_manual(spec, "formulas", params), keras=keras)
             found[label] = [c.max_ulp_weights, c.max_ulp_loss, c.verdict, state["onednn"]]
         out.write_text(json.dumps(found))
     else:

@@ -12,7 +12,7 @@ import pytest
 import comparisons.bench
 from comparisons.cli import main
 from comparisons.run import run_keras
-from comparisons.spec import RunSpec
+from comparisons.spec import Spec
 from manual import Params
 
 
@@ -38,7 +38,7 @@ def test_bench_text(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_notices_when_the_paths_differ(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def off_by_one_ulp(spec: RunSpec, params: Params, path: str = "fast") -> pd.DataFrame:
+    def off_by_one_ulp(spec: Spec, params: Params, path: str = "fast") -> pd.DataFrame:
         trajectory = run_keras(spec, params, path=path)
         if path == "plain":
             trajectory.loc[trajectory.index[-1], "b_21"] = np.nextafter(trajectory["b_21"].iloc[-1], np.inf)

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from comparisons import cache
+from comparisons import cache, to_arrays
 from comparisons.audit import keras_side
 from comparisons.audit.keras_steps import run_context
 from comparisons.cli import main
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, run_keras
-from comparisons.spec import INITS, RunSpec
+from comparisons.spec import INITS, Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,7 +60,7 @@ def assert_identical(actual: Any, desired: Any) -> None:
         np.testing.assert_array_equal(actual, desired)
 
 
-def audit_side(spec: RunSpec) -> dict[str, np.ndarray]:
+def audit_side(spec: Spec) -> dict[str, np.ndarray]:
     side = keras_side.__wrapped__(spec)  # past the in-process memo, to the disk
     return {"before": side.before, "after": side.after, "losses": side.losses, "grads": side.grads}
 
@@ -68,7 +68,9 @@ def audit_side(spec: RunSpec) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("init", INITS)
 @pytest.mark.parametrize("problem", ["regression", "classification"])
 def test_cached_and_fresh_are_bit_identical(empty_cache: Path, problem: str, init: str) -> None:
-    spec = RunSpec(problem=problem, dtype="float32" if init == "random" else "float64", epochs=4, init=init, seed=2)
+    spec = Spec.document(
+        problem=problem, dtype="float32" if init == "random" else "float64", epochs=4, init=init, seed=2
+    )
     for compute in (
         lambda: audit_side(spec),
         lambda: run_keras(spec, initial_params(spec)),
@@ -96,7 +98,7 @@ def test_no_cache_reads_and_writes_nothing(empty_cache: Path, capsys: pytest.Cap
     assert list(empty_cache.glob("*")) == []
 
 
-SPEC = RunSpec(problem="classification", epochs=3, init="random", seed=1)
+SPEC = Spec.document(problem="classification", epochs=3, init="random", seed=1)
 
 
 def _only_entry(folder: Path) -> Path:
@@ -183,11 +185,12 @@ def test_any_setting_that_matters_misses(empty_cache: Path, change: dict[str, An
 
 
 def test_other_data_misses(empty_cache: Path) -> None:
-    spec = RunSpec(problem="regression", epochs=2)
-    data = PROBLEMS["regression"].data()
-    run_keras(spec, initial_params(spec), data)
-    data.loc[0, "package"] = 4.5
-    run_keras(spec, initial_params(spec), data)
+    spec = Spec.document(problem="regression", epochs=2)
+    X, y = to_arrays(PROBLEMS["regression"].data(), PROBLEMS["regression"], "float64")
+    run_keras(spec, initial_params(spec), (X, y[:, None]))
+    changed = y.copy()
+    changed[0] = 4.5
+    run_keras(spec, initial_params(spec), (X, changed[:, None]))
     assert len(list(empty_cache.glob("*.npz"))) == 2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from comparisons import Comparison, RunSpec, compare, ulp_distance
+from comparisons import Comparison, Spec, compare, ulp_distance
 from manual.row.bugs import KNOWN_BUGS
 from tests.conftest import Trajectories
 
@@ -12,7 +12,7 @@ COLUMNS = ["epoch", "loss", "w^1_11", "w^1_12", "w^1_21", "w^1_22", "b_11", "b_1
 
 
 def test_compare_returns_both_trajectories_and_their_differences() -> None:
-    spec = RunSpec(problem="classification", dtype="float32", order="sample", init="random", epochs=4, seed=2)
+    spec = Spec.document(problem="classification", dtype="float32", order="sample", init="random", epochs=4, seed=2)
     result = compare(spec, "layerwise")
     for frame in (result.manual, result.keras, result.abs_diff, result.ulps):
         assert list(frame.columns) == COLUMNS
@@ -28,7 +28,7 @@ def test_compare_returns_both_trajectories_and_their_differences() -> None:
 
 
 def test_verdict_and_first_epoch_over(trajectories: Trajectories) -> None:
-    spec = RunSpec(problem="regression", dtype="float64", init="random", epochs=20)
+    spec = Spec.document(problem="regression", dtype="float64", init="random", epochs=20)
     good = Comparison(spec, trajectories.manual(spec, "formulas"), trajectories.keras(spec))
     assert (good.verdict, good.first_epoch_over, good.max_ulp_weights, good.max_ulp_loss) == ("identical", None, 0, 0)
     buggy = trajectories.run(spec, KNOWN_BUGS["loss-after-update"].implementation(spec.definition.arch))

@@ -223,13 +223,13 @@ def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> Non
     from comparisons.audit import keras_side
     from comparisons.audit.grade import MARKER
     from comparisons.audit.keras_steps import run_context
-    from comparisons.spec import INITS, RunSpec
+    from comparisons.spec import INITS, Spec
 
     keras_side.cache_clear()  # held in memory from a test with a cache of its own: written to none we share
 
     run_context.cache_clear()
     for init in INITS:  # computed here, so the grader below finds them in the session's cache
-        keras_side(RunSpec(problem="regression", epochs=5, init=init))
+        keras_side(Spec.document(problem="regression", epochs=5, init=init))
     folder, out = tmp_path / "class", tmp_path / "gradebook"
     folder.mkdir()
     out.mkdir()

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from comparisons.audit import audit, keras_side, measure
+from comparisons.data import spec_arrays
 from comparisons.formulas.gradients import finite_differences
-from comparisons.run import dataset_arrays
-from comparisons.spec import INITS, RunSpec, row_order
+from comparisons.spec import INITS, Spec, row_order
 from comparisons.tolerances import DIAGNOSIS_RTOL
 from manual import from_document_order
 from tests.user_steps import BUGGY_LINES, bugs_for_problem, user_source
@@ -40,7 +40,7 @@ def diagnose_source(
 ) -> tuple[str, list[Found]]:
     path = tmp_path / "step.py"
     path.write_text(source)
-    base = RunSpec(problem=problem, epochs=spec.pop("epochs", EPOCHS), **spec)
+    base = Spec.document(problem=problem, epochs=spec.pop("epochs", EPOCHS), **spec)
     result = audit(path, "step", base, inits or list(INITS), memory=None, known_bugs=False)
     return result.verdict, [(f.kind, f.parameters, f.other, f.updated, f.factor, f.layer) for f in result.findings]
 
@@ -327,7 +327,7 @@ def test_no_known_bug_passes_under_any_single_init(
 ) -> None:
     path = tmp_path / "step.py"
     path.write_text(user_source(problem, BUGGY_LINES[bug]))
-    _, score = measure(path, RunSpec(problem=problem, epochs=50, init=init, seed=seed))
+    _, score = measure(path, Spec.document(problem=problem, epochs=50, init=init, seed=seed))
     assert score.max() > 10, f"{bug}: the largest deviation is {score.max():.3g} of the tolerance"
 
 
@@ -344,10 +344,11 @@ def test_symmetric_init_hides_crossed_hidden_errors_and_says_so(tmp_path: Path, 
 def test_the_true_gradients_are_the_finite_differences(problem: str) -> None:
     """The diagnosis's truth, taped through Keras at every teacher-forced state, against central
     differences of the numpy forward pass: two independent derivatives of the same loss."""
-    spec = RunSpec(problem=problem, epochs=3, init="random", seed=1)
+    spec = Spec.document(problem=problem, epochs=3, init="random", seed=1)
     side = keras_side(spec)
     arch = spec.definition.arch
-    X, y = dataset_arrays(spec, None)
+    X, Y = spec_arrays(spec)
+    y = Y[:, 0]
     rows = row_order(spec, len(X)).reshape(-1)
     states = [from_document_order(arch, state) for state in side.before]
     fd = finite_differences(arch, states, X[rows], y[rows])
@@ -361,7 +362,7 @@ def test_correct_steps_stay_far_under_the_line(tmp_path: Path) -> None:
     for problem in ("regression", "classification"):
         path.write_text(user_source(problem))
         for init in INITS:
-            distance, score = measure(path, RunSpec(problem=problem, epochs=EPOCHS, init=init, seed=3))
+            distance, score = measure(path, Spec.document(problem=problem, epochs=EPOCHS, init=init, seed=3))
             assert score.max() < 0.05
             assert distance.max() < DIAGNOSIS_RTOL["float64"] / 10
     assert np.isfinite(score).all()

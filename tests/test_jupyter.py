@@ -12,9 +12,9 @@ import pytest
 from nbclient import NotebookClient
 
 import comparisons
-from comparisons.audit import as_json, as_text, keras_side
+from comparisons.audit import audit_json, audit_text, keras_side
 from comparisons.audit.keras_steps import run_context
-from comparisons.spec import INITS, RunSpec
+from comparisons.spec import INITS, Spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -30,8 +30,8 @@ def step_without_b2(params: dict[str, np.ndarray], x: np.ndarray, y: float, lr: 
 
 def test_audit_step_runs_a_function_and_renders_it() -> None:
     result = comparisons.audit_step(step_without_b2, problem="regression", epochs=5)
-    assert str(result) == as_text(result)
-    assert result.to_json() == as_json(result)
+    assert str(result) == audit_text(result)
+    assert result.to_json() == audit_json(result)
     assert [(f["kind"], f["parameters"]) for f in result.to_json()["diagnosis"]["findings"]] == [
         ("not-updated", ["b_21"])
     ]
@@ -57,7 +57,7 @@ def test_audit_step_needs_a_step_or_both_tutorial_functions() -> None:
 
 
 def test_a_comparison_renders_its_verdict_and_plots() -> None:
-    result = comparisons.compare(comparisons.RunSpec(problem="classification", epochs=3))
+    result = comparisons.compare(comparisons.Spec.document(problem="classification", epochs=3))
     page = result._repr_html_()
     assert page.startswith('<div class="backprop-vs-keras"><p style="color:#070"><b>classification-float64-sequential')
     assert page.count('src="data:image/png;base64,') == 2
@@ -69,7 +69,7 @@ def test_the_example_notebook_runs_and_shows_the_verdicts() -> None:
     keras_side.cache_clear()  # held in memory from a test with a cache of its own: written to none we share
     run_context.cache_clear()
     for init in INITS:  # computed here, so the kernel finds them in the session's cache (it inherits it)
-        keras_side(RunSpec(problem="regression", epochs=20, init=init))
+        keras_side(Spec.document(problem="regression", epochs=20, init=init))
     notebook = nbformat.read(EXAMPLES / "audit_in_jupyter.ipynb", as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from comparisons import DTYPES, INITS, PROBLEMS, RunSpec, assert_trajectory_matches, tolerance_for
+from comparisons import DTYPES, INITS, PROBLEMS, Spec, assert_trajectory_matches, tolerance_for
 from manual.row.bugs import KNOWN_BUGS, bugs_for
 from tests.conftest import Trajectories
 
@@ -42,7 +42,7 @@ CASES = [
 def test_known_bug_is_caught_where_visible(
     trajectories: Trajectories, problem: str, bug: str, dtype: str, init: str
 ) -> None:
-    spec = RunSpec(problem=problem, dtype=dtype, init=init, epochs=EPOCHS)
+    spec = Spec.document(problem=problem, dtype=dtype, init=init, epochs=EPOCHS)
     buggy = trajectories.run(spec, KNOWN_BUGS[bug].implementation(spec.definition.arch))
     check = {
         "actual": buggy,
@@ -63,7 +63,7 @@ def test_every_known_bug_is_exercised() -> None:
 
 
 def test_failure_names_epoch_step_parameter_and_distance(trajectories: Trajectories) -> None:
-    spec = RunSpec(problem="regression", dtype="float64", init="seed", epochs=EPOCHS)
+    spec = Spec.document(problem="regression", dtype="float64", init="seed", epochs=EPOCHS)
     buggy = trajectories.run(spec, KNOWN_BUGS["b2-from-W2"].implementation(spec.definition.arch))
     with pytest.raises(AssertionError) as caught:
         assert_trajectory_matches(

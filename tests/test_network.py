@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from comparisons.comparison import Comparison
-from comparisons.network import NetworkSpec, compare_network, initial_network_params, output_activation
-from comparisons.network import run_network_keras as keras_side
-from comparisons.spec import DTYPES, INITS, ORDERS
+from comparisons.run import compare, initial_params
+from comparisons.run import run_keras as keras_side
+from comparisons.spec import DTYPES, INITS, ORDERS, Spec, output_activation
 from comparisons.testing import assert_trajectory_matches
 from manual.batch.bugs import MINIBATCH_BUGS
 from manual.batch.optimizers import OptimizerConfig
@@ -37,14 +37,14 @@ def spec(
     optimizer: OptimizerConfig = ADAM,
     batch: int = 3,
     **changes: object,
-) -> NetworkSpec:
-    base = NetworkSpec(layers, activations, loss, optimizer, batch_size=batch, rows=10, epochs=EPOCHS, init="random")
+) -> Spec:
+    base = Spec(layers, activations, loss, optimizer, batch_size=batch, rows=10, epochs=EPOCHS, init="random")
     return base.with_(order="shuffle", **changes)
 
 
-def check(network: NetworkSpec, implementation: str = "minibatch") -> Comparison:
+def check(network: Spec, implementation: str = "minibatch") -> Comparison:
     """Both sides, and the per-epoch assertion (manual actual, Keras desired)."""
-    result = compare_network(network, implementation)
+    result = compare(network, implementation)
     assert_trajectory_matches(
         result.manual, result.keras, dtype=network.dtype, tolerance=result.tolerance, header=network.label
     )
@@ -114,7 +114,7 @@ def test_the_fast_keras_path_is_bit_identical_to_fit() -> None:
     """One compiled loop over every batch of every epoch against one ``fit`` per epoch:
     a partial last batch, a stateful optimizer, a shuffled order."""
     network = CASES["cce"].with_(epochs=3, batch_size=4)
-    params = initial_network_params(network)
+    params = initial_params(network)
     fast, plain = keras_side(network, params), keras_side(network, params, path="plain")
     np.testing.assert_array_equal(fast.to_numpy(), plain.to_numpy())
 
@@ -131,13 +131,13 @@ def test_pytorch_momentum_differs_from_keras_only_in_rounding() -> None:
             self.state["v"][key] = v
             return w - self.c(self.config.learning_rate) * v
 
-    from comparisons.network import run_network_manual
+    from comparisons.run import run_manual
     from manual.batch.optimizers import OPTIMIZERS
     from manual.batch.training import Pieces
 
     network = CASES["sgd-momentum"]
-    params = initial_network_params(network)
-    pytorch = run_network_manual(network, params, pieces=Pieces(optimizers=OPTIMIZERS | {"sgd": PyTorchSGD}))
+    params = initial_params(network)
+    pytorch = run_manual(network, Pieces(optimizers=OPTIMIZERS | {"sgd": PyTorchSGD}), params)
     keras = keras_side(network, params)
     np.testing.assert_allclose(pytorch.to_numpy(), keras.to_numpy(), rtol=1e-12, atol=1e-13)
 
@@ -156,7 +156,7 @@ OPTIMIZERS = [
 
 
 @st.composite
-def networks(draw: st.DrawFn) -> NetworkSpec:
+def networks(draw: st.DrawFn) -> Spec:
     hidden = draw(st.lists(st.integers(1, 8), min_size=1, max_size=4))
     loss = draw(st.sampled_from(KERAS_LOSSES))
     classes = loss in ("categorical_crossentropy", "sparse_categorical_crossentropy")
@@ -164,7 +164,7 @@ def networks(draw: st.DrawFn) -> NetworkSpec:
     activations = tuple(draw(st.sampled_from(HIDDEN)) for _ in hidden)
     out = output_activation(loss) if loss not in ("mean_squared_error", "mean_absolute_error") else None
     rows = draw(st.integers(1, 12))
-    return NetworkSpec(
+    return Spec(
         layers=layers,
         activations=(*activations, out or draw(st.sampled_from(HIDDEN))),
         loss=loss,
@@ -181,7 +181,7 @@ def networks(draw: st.DrawFn) -> NetworkSpec:
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
-def test_any_network_matches_keras_after_every_epoch(network: NetworkSpec) -> None:
+def test_any_network_matches_keras_after_every_epoch(network: Spec) -> None:
     check(network)
 
 
@@ -404,7 +404,7 @@ def test_a_network_audit_needs_a_stateless_step_in_keras_layout(
 
     path = tmp_path / "net_step.py"
     path.write_text(NETWORK_STEP)
-    network = NetworkSpec((3, 4, 2), ("tanh", "linear"), optimizer=optimizer, epochs=2)
+    network = Spec((3, 4, 2), ("tanh", "linear"), optimizer=optimizer, epochs=2)
     with pytest.raises(InputError, match=message):
         audit(path, Contract(layout=contract or "keras"), network, ["random"])
 

@@ -18,7 +18,7 @@ import pytest
 from comparisons import cache
 from comparisons.cli import main
 from comparisons.run import initial_params, run_keras
-from comparisons.spec import RunSpec
+from comparisons.spec import Spec
 from reference import numerics, protocol, runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,9 +38,9 @@ def _python(code: str, tmp_path: Path, **env: str) -> Any:
 KERAS_FIRST = """
 import json, keras  # as a notebook does: TensorFlow first, with whatever oneDNN it chose
 import tensorflow as tf
-from comparisons import RunSpec, compare
+from comparisons import Spec, compare
 from reference import jobs, numerics, runner
-spec = RunSpec(problem="regression", dtype="float32", epochs=20, init="random")
+spec = Spec.document(problem="regression", dtype="float32", epochs=20, init="random")
 result = compare(spec)
 found = {"verdict": result.verdict, "max_ulp": max(result.max_ulp_weights, result.max_ulp_loss),
          "onednn": [numerics.onednn_here(), numerics.fma_probe()], "child": "process" in runner._child}
@@ -116,7 +116,7 @@ def test_a_job_interrupted_in_the_child_stops_it(monkeypatch: pytest.MonkeyPatch
 @pytest.mark.long
 def test_a_child_that_died_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same job here and in the child (forced), bit for bit, before and after the child is killed."""
-    spec = RunSpec(problem="classification", dtype="float32", epochs=5, init="keras", order="shuffle")
+    spec = Spec.document(problem="classification", dtype="float32", epochs=5, init="keras", order="shuffle")
     cache.set_enabled(False)
     try:
         here = run_keras(spec, initial_params(spec))
@@ -180,7 +180,7 @@ def test_the_cache_never_serves_an_entry_of_another_configuration(
     counted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One entry per configuration: asked for under another, a trajectory is computed anew."""
-    spec = RunSpec(problem="regression", dtype="float32", epochs=3)
+    spec = Spec.document(problem="regression", dtype="float32", epochs=3)
     params = initial_params(spec)
     run_keras(spec, params)
     run_keras(spec, params)
@@ -201,7 +201,7 @@ def test_a_result_computed_under_another_configuration_is_refused_and_never_cach
     counted: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the issue saw: a trajectory computed with oneDNN on, filed under off."""
-    spec = RunSpec(problem="regression", dtype="float32", epochs=3)
+    spec = Spec.document(problem="regression", dtype="float32", epochs=3)
     params = initial_params(spec)
     execute = runner._execute
 
@@ -253,7 +253,7 @@ def test_a_visible_gpu_leaves_the_keras_side_on_the_cpu(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(tf, "device", spied)
     with numerics.placed(tf):
-        model = keras_model.build_model([2, 2, 1], ["linear", "linear"], "mean_squared_error", "float32", 0.1)
+        model = keras_model.build_model([2, 2, 1], ["linear", "linear"], "mean_squared_error", "float32")
         state = numerics.read_back(tf)
     assert asked == ["/CPU:0"]
     assert state["device"] == "cpu"

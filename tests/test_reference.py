@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import reference
-from comparisons import PROBLEMS, RunSpec, row_order, to_arrays
-from comparisons.network import DEFAULT_LEARNING_RATES
+from comparisons import PROBLEMS, Spec, row_order, to_arrays
+from comparisons.spec import DEFAULT_LEARNING_RATES
 from manual.batch.optimizers import OPTIMIZERS, OptimizerConfig
 from manual.row.training import epoch_loss
 
@@ -21,7 +21,7 @@ def _model(problem: str, dtype: str, path: str) -> keras.Model:
     and rate (test_fast_path_reuses_its_model_across_runs holds that), and building and tracing
     a model is most of a run's cost."""
     arch = PROBLEMS[problem].arch
-    return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1)
+    return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -30,13 +30,17 @@ def _model(problem: str, dtype: str, path: str) -> keras.Model:
 def test_fast_path_is_bit_identical_to_one_fit_per_epoch(problem: str, order: str, dtype: str) -> None:
     """The fast path (Keras's train_step in one compiled loop) against the notebook's loop,
     one ``model.fit(shuffle=False)`` per epoch: every weight and loss, every epoch, bit for bit."""
-    spec = RunSpec(problem=problem, dtype=dtype, order=order, epochs=4, seed=5)
+    spec = Spec.document(problem=problem, dtype=dtype, order=order, epochs=4, seed=5)
     arch = PROBLEMS[problem].arch
     X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], dtype)
     rows = row_order(spec, len(X))
     start = reference.initial_weights(arch.sizes, arch.activations, dtype, seed=1)
-    fast = reference.train_fast(_model(problem, dtype, "fast"), start, X, y, rows, spec.learning_rate)
-    plain = reference.train_plain(_model(problem, dtype, "plain"), start, X, y, rows, spec.learning_rate)
+    fast = reference.train_fast(
+        _model(problem, dtype, "fast"), start, X, y[:, None], rows, learning_rate=spec.learning_rate
+    )
+    plain = reference.train_plain(
+        _model(problem, dtype, "plain"), start, X, y[:, None], rows, learning_rate=spec.learning_rate
+    )
     np.testing.assert_array_equal(fast.losses, plain.losses, err_msg=f"{spec.label} losses")
     assert fast.losses.dtype == plain.losses.dtype == np.dtype(dtype)
     for epoch, (w_fast, w_plain) in enumerate(zip(fast.weights, plain.weights, strict=True), start=1):
@@ -50,11 +54,11 @@ def test_fast_path_reuses_its_model_across_runs() -> None:
     X, y = to_arrays(PROBLEMS["regression"].data(), PROBLEMS["regression"], "float64")
     rows = np.tile(np.arange(4), (3, 1))
     start = reference.initial_weights(arch.sizes, arch.activations, "float64", seed=2)
-    model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64", 0.1)
-    first = reference.train_fast(model, start, X, y, rows, 0.001)
-    again = reference.train_fast(model, start, X, y, rows, 0.001)
+    model = reference.build_model(arch.sizes, arch.activations, arch.loss, "float64")
+    first = reference.train_fast(model, start, X, y[:, None], rows, learning_rate=0.001)
+    again = reference.train_fast(model, start, X, y[:, None], rows, learning_rate=0.001)
     np.testing.assert_array_equal(first.losses, again.losses)
-    other_rate = reference.train_fast(model, start, X, y, rows, 0.002)
+    other_rate = reference.train_fast(model, start, X, y[:, None], rows, learning_rate=0.002)
     assert not np.array_equal(first.losses, other_rate.losses)
 
 
@@ -75,14 +79,14 @@ def test_keras_initial_weights_are_seeded() -> None:
 def test_per_step_recording_agrees_with_per_epoch(problem: str, dtype: str) -> None:
     """Weights after each epoch's last row are the epoch's weights; each row's loss, averaged as
     Keras's Mean metric does, is the epoch loss History would report, bit for bit."""
-    spec = RunSpec(problem=problem, dtype=dtype, order="sample", epochs=5, seed=8)
+    spec = Spec.document(problem=problem, dtype=dtype, order="sample", epochs=5, seed=8)
     arch = PROBLEMS[problem].arch
     X, y = to_arrays(PROBLEMS[problem].data(), PROBLEMS[problem], dtype)
     rows = row_order(spec, len(X))
     start = reference.initial_weights(arch.sizes, arch.activations, dtype, seed=3)
-    model = reference.build_model(arch.sizes, arch.activations, arch.loss, dtype, 0.1)
-    per_epoch = reference.train_fast(model, start, X, y, rows, spec.learning_rate)
-    per_step = reference.train_steps(model, start, X, y, rows, spec.learning_rate)
+    model = reference.build_model(arch.sizes, arch.activations, arch.loss, dtype)
+    per_epoch = reference.train_fast(model, start, X, y[:, None], rows, learning_rate=spec.learning_rate)
+    per_step = reference.train_steps(model, start, X, y[:, None], rows, learning_rate=spec.learning_rate)
     assert len(per_step.weights) == rows.size
     n = rows.shape[1]
     for epoch in range(spec.epochs):

@@ -110,7 +110,7 @@ def test_interrupted_run_leaves_the_previous_report(
     def interrupted(*args: object, **kwargs: object) -> str:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(comparisons.report, "_html", interrupted)
+    monkeypatch.setattr(comparisons.report, "report_html", interrupted)
     status, _, stderr = _report(capsys, out, "--problem", "classification")
     assert (status, stderr) == (130, "python -m comparisons: interrupted\n")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -12,7 +12,7 @@ from comparisons import (
     INITS,
     ORDERS,
     PROBLEMS,
-    RunSpec,
+    Spec,
     assert_trajectory_matches,
     tolerance_for,
 )
@@ -24,7 +24,7 @@ LONG_EPOCHS = 1000
 CASES = list(itertools.product(PROBLEMS, DTYPES, ORDERS, INITS))
 
 
-def _check(trajectories: Trajectories, spec: RunSpec, implementation: str, epoch: int | None) -> None:
+def _check(trajectories: Trajectories, spec: Spec, implementation: str, epoch: int | None) -> None:
     assert_trajectory_matches(
         trajectories.manual(spec, implementation),
         trajectories.keras(spec),
@@ -47,7 +47,7 @@ def _check(trajectories: Trajectories, spec: RunSpec, implementation: str, epoch
 def test_epoch_matches_keras(
     trajectories: Trajectories, problem: str, dtype: str, order: str, init: str, implementation: str, epoch: int
 ) -> None:
-    spec = RunSpec(problem=problem, dtype=dtype, order=order, init=init, epochs=EPOCHS)
+    spec = Spec.document(problem=problem, dtype=dtype, order=order, init=init, epochs=EPOCHS)
     _check(trajectories, spec, implementation, epoch)
 
 
@@ -64,13 +64,13 @@ def test_long_run_matches_keras(
     trajectories: Trajectories, problem: str, dtype: str, order: str, init: str, implementation: str
 ) -> None:
     """All 1000 epochs; a failure names the first epoch out of tolerance."""
-    spec = RunSpec(problem=problem, dtype=dtype, order=order, init=init, epochs=LONG_EPOCHS)
+    spec = Spec.document(problem=problem, dtype=dtype, order=order, init=init, epochs=LONG_EPOCHS)
     _check(trajectories, spec, implementation, None)
 
 
 def test_regression_is_bit_identical(trajectories: Trajectories) -> None:
     """Not only within tolerance: the regression tolerance is zero, and so is the distance."""
     for dtype in DTYPES:
-        spec = RunSpec(problem="regression", dtype=dtype, order="shuffle", init="random", epochs=EPOCHS)
+        spec = Spec.document(problem="regression", dtype=dtype, order="shuffle", init="random", epochs=EPOCHS)
         manual, keras = trajectories.manual(spec, "formulas"), trajectories.keras(spec)
         assert manual.equals(keras), f"{spec.label}: regression trajectories are not bit-identical"

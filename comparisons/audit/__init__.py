@@ -12,7 +12,8 @@ when first used.
 - keras_steps.py Keras's per-step record; divergence.py where the learner's parts from it
 - findings.py    what the diagnosis reads and says; diagnosis.py which parameter's update is wrong, and how
 - known_bugs.py  the catalogue's second opinion
-- auditor.py     the audit itself; render.py its text and JSON; api.py ``audit_step`` for Jupyter
+- auditor.py     the audit itself; api.py ``audit_step`` for Jupyter
+- render/        an audit and a graded class as text, HTML and JSON, each said once
 - grade.py       a class in one run, into a gradebook
 """
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
     from comparisons.audit.isolation import stop_all_children
     from comparisons.audit.keras_steps import keras_side
     from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract, Divergence
-    from comparisons.audit.render import as_json, as_text
+    from comparisons.audit.render.json import audit_json
+    from comparisons.audit.render.text import audit_text
 
 _WHERE = {
     "audit": "auditor",
@@ -40,8 +42,8 @@ _WHERE = {
     "AuditRun": "model",
     "Contract": "model",
     "Divergence": "model",
-    "as_json": "render",
-    "as_text": "render",
+    "audit_json": "render.json",
+    "audit_text": "render.text",
 }
 
 __all__ = [
@@ -50,9 +52,9 @@ __all__ = [
     "AuditRun",
     "Contract",
     "Divergence",
-    "as_json",
-    "as_text",
     "audit",
+    "audit_json",
+    "audit_text",
     "check_auditable",
     "check_source",
     "keras_side",

@@ -15,8 +15,9 @@ from typing import Any
 
 from comparisons.audit.auditor import audit
 from comparisons.audit.model import Audit, Contract
-from comparisons.jupyter_html import audit_html, comparison_html
-from comparisons.spec import INITS, RunSpec
+from comparisons.audit.render.html import audit_html
+from comparisons.render.html import comparison_html
+from comparisons.spec import INITS, Spec
 
 __all__ = ["audit_html", "audit_step", "comparison_html"]
 
@@ -45,7 +46,7 @@ def audit_step(
     """
     if (step is None) == (forward is None or update is None) or (step is not None and (forward or update)):
         raise ValueError("give either step, or both forward and update")
-    base = RunSpec(problem=problem, dtype=dtype, epochs=epochs, order=order, seed=seed, lr=lr)
+    base = Spec.document(problem, dtype=dtype, epochs=epochs, order=order, seed=seed, lr=lr)
     inits = list(INITS) if init == "all" else [init]
     if step is not None:
         contract = Contract(func=getattr(step, "__name__", "step"), layout=layout)

@@ -29,9 +29,8 @@ from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras
 from comparisons.audit.known_bugs import find_known_bugs
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
 from comparisons.errors import InputError
-from comparisons.network import NetworkSpec
 from comparisons.notebook import NotebookCode, NotebookError, read_notebook
-from comparisons.spec import RunSpec
+from comparisons.spec import Spec
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 
@@ -65,7 +64,7 @@ def check_source(path: Path) -> NotebookCode | None:
     return None
 
 
-def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, np.ndarray]:
+def measure(path: Path, spec: Spec, func: str = "step") -> tuple[np.ndarray, np.ndarray]:
     """Every update of the user's step from Keras's state (steps x parameters): its gradient
     distance and its deviation score, run in this process: for measuring the separation."""
     side = keras_side(spec)
@@ -73,11 +72,11 @@ def measure(path: Path, spec: RunSpec, func: str = "step") -> tuple[np.ndarray, 
     job = _job(path, Contract(func=func), spec, {"one": context})
     outcome = user_runs(path, func, job, 0.0, None)
     forced = forced_steps(spec.init, context, side, outcome["forced"]["one"])
-    arch, lr = spec.definition.arch, spec.learning_rate
+    arch, lr = spec.arch, spec.learning_rate
     return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
 
 
-def check_auditable(spec: NetworkSpec, contract: Contract) -> None:
+def check_auditable(spec: Spec, contract: Contract) -> None:
     """A network's audit replays a stateless step: plain SGD, the step contract."""
     opt = spec.optimizer
     if opt.name != "sgd" or opt.momentum:
@@ -114,11 +113,11 @@ def audit(
     ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it.
     ``functions``: the user's functions themselves, by the contract's names (the Python API):
     they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
-    bubblewrap (comparisons.audit.sandbox). ``base`` a NetworkSpec: a network of the user's, trained
+    bubblewrap (comparisons.audit.sandbox). ``base`` not a preset: a network of the user's, trained
     by plain SGD (the step has no state to carry), in batches of its batch size; the
     per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
-    if isinstance(base, NetworkSpec):
+    if not base.is_document:
         check_auditable(base, contract)
     if sandboxed and functions is not None:
         raise InputError("functions given in this process cannot run in the sandbox: give their file")
@@ -161,7 +160,7 @@ def audit(
     result = Audit(
         str(path),
         contract.label,
-        base.network if isinstance(base, NetworkSpec) else base.problem,
+        base.problem if base.is_document else base.network,
         base.dtype,
         base.epochs,
         base.order,
@@ -169,12 +168,11 @@ def audit(
         runs,
         notebook=notebook,
         traces=traces,
-        per_parameter=isinstance(base, RunSpec),
+        per_parameter=base.is_document,
     )
     diverged = any(r.divergence is not None or r.forced_divergence is not None for r in runs)
-    if diverged and isinstance(base, RunSpec):
+    if diverged and base.is_document:
         findings = diagnose(arch, base.learning_rate, base.dtype, forced)
-        documents = {init: spec for init, spec in specs.items() if isinstance(spec, RunSpec)}
-        bugs = find_known_bugs(documents, contexts, users, threshold) if known_bugs else None
+        bugs = find_known_bugs(specs, contexts, users, threshold) if known_bugs else None
         result = replace(result, findings=findings, bugs=bugs)
     return result

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from comparisons import cache
-from comparisons.network import NetworkSpec, initial_network_params, network_data, network_job
-from comparisons.run import dataset_arrays, initial_params, keras_records, keras_settings
-from comparisons.spec import RunSpec, row_order
+from comparisons.data import spec_arrays
+from comparisons.run import initial_params, keras_job, keras_records, keras_settings
+from comparisons.spec import Spec, row_order
 from manual.batch.training import batch_rows
 from manual.network import (
     Architecture,
@@ -39,30 +39,25 @@ class KerasSide:
     grads: np.ndarray  # (K, P) dL/dparameter at ``before[k]`` on row k, by tf.GradientTape
 
 
-AuditSpec = RunSpec | NetworkSpec  # the document's networks, or one of the user's trained by plain SGD
+AuditSpec = Spec  # the document's networks, or one of the user's trained by plain SGD
 
 
 def arch_of(spec: AuditSpec) -> Architecture:
-    return spec.arch if isinstance(spec, NetworkSpec) else spec.definition.arch
+    return spec.arch
 
 
 @functools.lru_cache(maxsize=64)
 def run_context(spec: AuditSpec) -> dict[str, Any]:
     """The run's start, rows, order and batch size: computed once per spec, so threads grading a
     class never build Keras-initialized weights at the same time (Keras's seeding is global). Read-only."""
-    if isinstance(spec, NetworkSpec):
-        X, y = network_data(spec, None)
-        params, batch = initial_network_params(spec), spec.batch_size
-    else:
-        X, y = dataset_arrays(spec, None)
-        params, batch = initial_params(spec), 1
+    X, Y = spec_arrays(spec)
     return {
-        "params": params,
+        "params": initial_params(spec),
         "X": X,
-        "y": y,
+        "y": Y[:, 0] if spec.is_document else Y,  # a preset's step takes one row's scalar target
         "order": row_order(spec, len(X)),
         "lr": spec.learning_rate,
-        "batch": batch,
+        "batch": spec.batch_size,
     }
 
 
@@ -71,18 +66,17 @@ def keras_side(spec: AuditSpec) -> KerasSide:
     """Everything the audit needs from Keras for one run; a function of the spec alone, kept in
     this process (a process auditing many files computes it once) and in the disk cache."""
     context = run_context(spec)
-    arch = arch_of(spec)
-    X, y, order = context["X"], context["y"], context["order"]
+    arch = spec.arch
+    X, Y = spec_arrays(spec)
+    order = row_order(spec, len(X))
     weights = to_keras_weights(arch, context["params"])
-    if isinstance(spec, NetworkSpec):
-        return _network_keras_side(spec, context, weights)
 
     def compute() -> dict[str, np.ndarray]:
-        job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
-        job |= {"dtype": spec.dtype, "lr": spec.learning_rate, "weights": weights, "X": X, "y": y, "order": order}
-        return _side_arrays(arch, context["params"], runner.run("steps_and_gradients", **job))
+        job = keras_job(spec) | {"X": X, "Y": Y, "order": order, "batch_size": spec.batch_size}
+        result = runner.run("steps_and_gradients", **job, weights=weights, batches=batch_rows(order, spec.batch_size))
+        return _side_arrays(arch, context["params"], result)
 
-    return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, y, order, weights), compute))
+    return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, Y, order, weights), compute))
 
 
 def _side_arrays(arch: Architecture, params: Params, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -104,20 +98,6 @@ def _read_only(arrays: dict[str, np.ndarray]) -> KerasSide:
     for array in arrays.values():
         array.setflags(write=False)
     return KerasSide(arrays["before"], arrays["after"], arrays["losses"], arrays["grads"])
-
-
-def _network_keras_side(spec: NetworkSpec, context: dict[str, Any], weights: list[np.ndarray]) -> KerasSide:
-    """``keras_side`` for a network of the user's: Keras's state after every batch, each batch's
-    loss before its update, and the batch loss's true gradient at the state before it."""
-    arch = spec.arch
-    X, y, order, batch = context["X"], context["y"], context["order"], spec.batch_size
-
-    def compute() -> dict[str, np.ndarray]:
-        job = network_job(spec) | {"X": X, "Y": y, "order": order, "batch_size": batch}
-        result = runner.run("network_steps_and_gradients", **job, weights=weights, batches=batch_rows(order, batch))
-        return _side_arrays(arch, context["params"], result)
-
-    return _read_only(cache.fetch("keras-network-audit", spec.keras_settings(X, y, order, weights), compute))
 
 
 def job_context(spec: AuditSpec, side: KerasSide) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from comparisons.audit.findings import Finding
-from comparisons.audit.render import as_json, as_text
-from comparisons.jupyter_html import audit_html
+from comparisons.audit.render.html import audit_html
+from comparisons.audit.render.json import audit_json
+from comparisons.audit.render.text import audit_text
 from comparisons.notebook import NotebookCode
 
 __all__ = ["DEFAULT_MEMORY_MIB", "Audit", "AuditRun", "Contract", "Divergence"]
@@ -87,13 +88,13 @@ class Audit:
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     def __str__(self) -> str:
-        return as_text(self)
+        return audit_text(self)
 
     def __repr__(self) -> str:
         return f"<Audit {self.verdict}: {self.path}:{self.func}, {self.problem}, {self.dtype}, inits {self.inits}>"
 
     def to_json(self) -> dict[str, Any]:
-        return as_json(self)
+        return audit_json(self)
 
     def _repr_html_(self) -> str:
         return audit_html(self)

@@ -1,8 +1,10 @@
 """The command line: ``python -m comparisons``.
 
-- parser.py  every command's options, declared once, with their defaults
-- specs.py   the runs the options ask for: every default they leave open, resolved in one place
-- text.py    the main job's and the bench's results on the terminal
+- options.py every command's options in one table: each declared once, with its help and its default
+- values.py  what a typed option accepts (whole numbers, rates, widths, names)
+- parser.py  each command's parser, built from the table
+- specs.py   the defaults the options leave open, resolved in one place, and the runs they ask for
+- text.py    the line that says what the main job ran (render/ prints its results and the bench's)
 - main.py    each command's handler, and the exit statuses
 """
 

@@ -23,14 +23,14 @@ from comparisons.cli.specs import (
     document_runs,
     implementation_of,
     network_runs,
+    resolve,
     sheet_network,
 )
 from comparisons.cli.text import print_bench, print_results
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
-from comparisons.network import NetworkSpec
 from comparisons.run import compare
-from comparisons.spec import INITS, RunSpec
+from comparisons.spec import INITS, Spec
 from reference import numerics
 
 __all__ = ["main"]
@@ -49,21 +49,21 @@ def _progress(quiet: bool) -> Callable[[str], None]:
 
 
 def _compare_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Comparison]:
-    from comparisons.datasets import read_csv
-    from comparisons.network import compare_network
+    from comparisons.data import read_csv, to_arrays
 
     implementation = implementation_of(args)
     if args.layers is not None:
         networks, arrays = network_runs(args)
-        return _each(networks, progress, lambda spec: compare_network(spec, implementation, arrays))
+        return _each(networks, progress, lambda spec: compare(spec, implementation, arrays))
     documents = document_runs(args)
-    data = None if args.data is None else read_csv(args.data, documents[0].definition)
+    data = None
+    if args.data is not None:  # float64 here; each run casts to its own dtype
+        X, y = to_arrays(read_csv(args.data, documents[0].definition), documents[0].definition, "float64")
+        data = (X, y[:, None])
     return _each(documents, progress, lambda spec: compare(spec, implementation, data))
 
 
-def _each(
-    specs: Sequence[RunSpec | NetworkSpec], progress: Callable[[str], None], run: Callable[[Any], Comparison]
-) -> list[Comparison]:
+def _each(specs: Sequence[Spec], progress: Callable[[str], None], run: Callable[[Any], Comparison]) -> list[Comparison]:
     results = []
     for n, spec in enumerate(specs, start=1):
         progress(f"run {n}/{len(specs)}: {spec.label}")
@@ -117,7 +117,8 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from comparisons.audit.auditor import audit
-    from comparisons.audit.render import as_json, as_text
+    from comparisons.audit.render.json import audit_json
+    from comparisons.audit.render.text import audit_text
 
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
@@ -129,7 +130,7 @@ def _audit(args: argparse.Namespace) -> int:
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "audit")
     result = audit(Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox)
-    print(json.dumps(as_json(result)) if args.json else as_text(result))
+    print(json.dumps(audit_json(result)) if args.json else audit_text(result))
     return 0 if result.verdict == "match" else 1
 
 
@@ -156,7 +157,9 @@ def _contract(args: argparse.Namespace, func: str) -> Contract:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from comparisons.audit.grade import check_gradebook_folder, grade, json_lines, submissions, write_gradebook
+    from comparisons.audit.grade import check_gradebook_folder, grade, submissions, write_gradebook
+    from comparisons.audit.render.json import grade_json
+    from comparisons.audit.render.text import grades_text
 
     contract = _contract(args, args.func)
     paths = submissions([Path(p) for p in args.paths])
@@ -187,18 +190,10 @@ def _grade(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_gradebook(Path(args.out), grades, settings, interrupted)
     if args.json:
-        for line in json_lines(grades):
-            print(line)
-    else:
-        width = max(len(g.path) for g in grades) if grades else 0
         for g in grades:
-            detail = g.error if g.audit is None else ", ".join(dict.fromkeys(f.kind for f in g.audit.findings))
-            print(f"{g.path:<{width}}  {g.verdict:<8}  {detail}".rstrip())
-        counts = {v: sum(g.verdict == v for g in grades) for v in ("match", "diverged", "error")}
-        print(
-            f"{len(grades)} of {len(paths)} submissions graded ({settings}): "
-            + ", ".join(f"{n} {v}" for v, n in counts.items())
-        )
+            print(json.dumps(grade_json(g)))
+    else:
+        print(grades_text(grades, len(paths), settings))
         if args.out is not None:
             print(f"Gradebook written to {args.out}/: grades.csv and grades.html")
     if interrupted:
@@ -214,7 +209,7 @@ def _formulas_audit(args: argparse.Namespace) -> int:
     network = sheet_network(args)
     sheet = read_sheet(Path(args.file))
     result: PageAudit | SheetAudit = audit_page(sheet) if network == "auto" else audit_sheet(sheet, network)
-    print(json.dumps(result.as_json() | {"numerics": numerics.key()}) if args.json else result.as_text())
+    print(json.dumps(result.as_json()) if args.json else result.as_text())
     return 0 if result.clean else 1
 
 
@@ -230,17 +225,18 @@ def _formulas_derive(args: argparse.Namespace) -> int:
 
 def _cache(args: argparse.Namespace) -> int:
     from comparisons import cache
+    from comparisons.render.text import cache_cleared_text, cache_text
 
     if args.action == "clear":
         removed = cache.clear()
         result = {"directory": str(cache.directory()), "removed": removed}
-        print(json.dumps(result) if args.json else f"Removed {removed} entries from {cache.directory()}")
+        print(json.dumps(result) if args.json else cache_cleared_text(result))
         return 0
     info = cache.info()
     if args.json:
         print(json.dumps(info))
     else:
-        print(f"{info['directory']}: {info['entries']} entries, {info['bytes'] / 1024:.1f} KiB")
+        print(cache_text(info))
     return 0
 
 
@@ -264,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if action not in ("audit", "derive"):
                 raise InputError(f"formulas needs an action, audit or derive, not {action!r}")
             command = f"formulas {action}"
-        args = build_parser(command).parse_args(args_in)
+        args = resolve(command, build_parser(command).parse_args(args_in))
         from comparisons import cache
 
         cache.set_enabled(not getattr(args, "no_cache", False))

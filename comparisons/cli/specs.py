@@ -1,25 +1,35 @@
-"""From parsed options to the runs they ask for: every default the options leave open, resolved here."""
+"""From the command line to the runs: ``resolve`` fills in every default the options leave open,
+the one place that does, and the functions after it turn the resolved options into the runs they
+ask for, refusing the options that do not fit.
+
+Those take the resolved ``Options``, annotated as the ``argparse.Namespace`` it is, as the handlers hold it.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from comparisons.cli.parser import SHEET_ACTIVATIONS
+from comparisons.bench import BENCH_NETWORK
+from comparisons.cli.options import OPTIONS, SHEET_ACTIVATIONS, Derived
+from comparisons.data import read_network_csv
 from comparisons.errors import InputError
-from comparisons.network import (
-    DEFAULT_LEARNING_RATES,
-    NetworkSpec,
-    check_network,
-    output_activation,
-    read_network_csv,
-)
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS
-from comparisons.spec import DTYPES, INITS, ORDERS, RunSpec
+from comparisons.spec import (
+    DEFAULT_LEARNING_RATES,
+    DTYPES,
+    INITS,
+    ORDERS,
+    Spec,
+    check_network,
+    output_activation,
+)
 from manual import Architecture
 from manual.batch.bugs import MINIBATCH_BUGS
 from manual.batch.optimizers import OptimizerConfig
@@ -27,91 +37,135 @@ from manual.row.bugs import KNOWN_BUGS
 
 __all__ = [
     "NETWORK_ONLY",
-    "activations_of",
+    "Options",
     "audit_spec",
     "bench_network_spec",
     "document_runs",
     "implementation_of",
-    "learning_rate_of",
     "network_runs",
     "refuse_network_options",
+    "resolve",
     "sheet_network",
 ]
 
 NETWORK_ONLY = ("activations", "loss", "optimizer", "momentum", "nesterov", "batch_size", "rows", "target", "features")
 
 
+class Options(argparse.Namespace):
+    """What a command runs with: each option as given, or its default from the table. Read-only;
+    a Namespace, so the handlers and the renderers read it as they read argparse's."""
+
+    command: str
+    given: frozenset[str]  # the options typed on the command line
+
+    def __init__(self, command: str, given: frozenset[str], values: Mapping[str, Any]) -> None:
+        for name, value in {**values, "command": command, "given": given}.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"options are read-only once resolved: {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"options are read-only once resolved: {name}")
+
+
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _activations_of(layers: tuple[int, ...], loss: str) -> tuple[str, ...]:
+    return ("tanh",) * (len(layers) - 2) + (output_activation(loss),)
+
+
+def resolve(command: str, parsed: argparse.Namespace) -> Options:
+    """The options ``command`` runs with: what ``parsed`` holds, and for each option not given
+    its default from the table, a ``Derived`` one computed here. ``parsed`` is left as it is."""
+    table = {option.dest: option for option in OPTIONS}
+    given = frozenset(name for name, value in vars(parsed).items() if value is not None)
+    values = {
+        name: table[name].field("default", command) if value is None else value for name, value in vars(parsed).items()
+    }
+
+    def unresolved(name: str) -> bool:
+        return isinstance(values.get(name), Derived)
+
+    own = values.get("layers") is not None  # a network of one's own, not the document's
+    if unresolved("implementation"):
+        values["implementation"] = "minibatch" if own else "formulas"
+    if unresolved("init"):
+        # asymmetric for a network of one's own: with every weight 0.1 a layer's neurons stay interchangeable
+        values["init"] = "random" if own else "seed"
+    if unresolved("loss"):  # the bench's: its network's loss, unless it is another network
+        values["loss"] = "mean_squared_error" if "layers" in given else BENCH_NETWORK["loss"]
+    if unresolved("activations"):
+        if command == "bench" and not given & {"layers", "loss"}:
+            values["activations"] = BENCH_NETWORK["activations"]
+        else:
+            values["activations"] = _activations_of(values["layers"], values["loss"]) if own else None
+    if unresolved("lr"):
+        # None: the document's problem's own rate; the audit's and the grader's steps are plain SGD
+        optimizer = values.get("optimizer", "sgd")
+        values["lr"] = DEFAULT_LEARNING_RATES[optimizer] if own or command == "bench" else None
+    if unresolved("audit_file"):
+        values["audit_file"] = os.path.relpath(_EXAMPLES / "notebook_regression.py")
+    if unresolved("jobs"):
+        values["jobs"] = os.cpu_count() or 1
+    return Options(command, given, values)
+
+
 def implementation_of(args: argparse.Namespace) -> str:
-    """--implementation, or the default: the document's formulas, or the batch trainer for --layers."""
-    if args.implementation is not None:
-        return str(args.implementation)
-    return "minibatch" if args.layers is not None else "formulas"
+    """The manual side: --implementation, as given or resolved."""
+    return str(args.implementation)
 
 
-def activations_of(layers: tuple[int, ...], loss: str, given: tuple[str, ...] | None) -> tuple[str, ...]:
-    """--activations, or the default: tanh, and at the output the loss's own."""
-    return given or ("tanh",) * (len(layers) - 2) + (output_activation(loss),)
-
-
-def learning_rate_of(optimizer: str, lr: float | None) -> float:
-    """--lr, or Keras's default for the optimizer."""
-    return DEFAULT_LEARNING_RATES[optimizer] if lr is None else lr
-
-
-def document_runs(args: argparse.Namespace) -> list[RunSpec]:
+def document_runs(args: argparse.Namespace) -> list[Spec]:
     """The document's networks the options ask for (``all`` problems, dtypes, orders, inits expanded)."""
     implementation = implementation_of(args)
     if implementation == "minibatch" or implementation in set(MINIBATCH_BUGS) - set(KNOWN_BUGS):
         raise InputError(f"--implementation {implementation} is for a network of your own (--layers)")
     refuse_network_options(args)
-    problems = list(PROBLEMS) if args.problem in (None, "all") else [args.problem]
+    problems = list(PROBLEMS) if args.problem == "all" else [args.problem]
     if args.data is not None and len(problems) != 1:
         raise InputError("--data needs a single --problem (regression or classification)")
-    init = args.init or "seed"
     return [
-        RunSpec(problem=p, dtype=d, epochs=args.epochs, order=o, init=i, seed=args.seed, lr=args.lr)
+        Spec.document(p, dtype=d, epochs=args.epochs, order=o, init=i, seed=args.seed, lr=args.lr)
         for p in problems
         for d in (DTYPES if args.dtype == "all" else [args.dtype])
         for o in (ORDERS if args.order == "all" else [args.order])
-        for i in (INITS if init == "all" else [init])
+        for i in (INITS if args.init == "all" else [args.init])
     ]
 
 
 def refuse_network_options(args: argparse.Namespace, options: Sequence[str] = NETWORK_ONLY) -> None:
     """Without --layers, the network's options would be ignored: say so instead."""
     for option in options:
-        if getattr(args, option) is not None:
+        if option in args.given:
             raise InputError(f"--{option.replace('_', '-')} describes a network of your own: give --layers too")
 
 
-def _network(args: argparse.Namespace, optimizer: OptimizerConfig, **common: Any) -> NetworkSpec:
-    """The network the shape options describe, with the defaults the README gives."""
-    if args.problem is not None:
+def _network(args: argparse.Namespace, optimizer: OptimizerConfig, **common: Any) -> Spec:
+    """The network the shape options describe."""
+    if "problem" in args.given:
         raise InputError("--problem selects the document's networks and --layers describes your own: give one")
-    loss = args.loss or "mean_squared_error"
-    activations = activations_of(args.layers, loss, args.activations)
-    return NetworkSpec(
+    return Spec(
         layers=args.layers,
-        activations=activations,
-        loss=loss,
+        activations=args.activations,
+        loss=args.loss,
         optimizer=optimizer,
-        batch_size=args.batch_size or 1,
-        rows=16 if args.rows is None else args.rows,
+        batch_size=args.batch_size,
+        rows=args.rows,
         **common,
     )
 
 
-def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.ndarray, np.ndarray] | None]:
+def network_runs(args: argparse.Namespace) -> tuple[list[Spec], tuple[np.ndarray, np.ndarray] | None]:
     """Every spec the options ask for (``all`` dtypes, orders, inits expanded), and the CSV's data."""
     implementation = implementation_of(args)
     if implementation in IMPLEMENTATIONS or implementation in set(KNOWN_BUGS) - set(MINIBATCH_BUGS):
         raise InputError(f"--implementation {implementation} is the document's network's; --layers takes minibatch")
-    name = args.optimizer or "sgd"
-    lr = learning_rate_of(name, args.lr)
-    optimizer = OptimizerConfig(name, lr, momentum=args.momentum or 0.0, nesterov=bool(args.nesterov))
+    optimizer = OptimizerConfig(args.optimizer, args.lr, momentum=args.momentum, nesterov=args.nesterov)
     if args.data is None and (args.target or args.features):
         raise InputError("--target and --features name columns of --data")
-    if args.data is not None and args.rows is not None:
+    if args.data is not None and "rows" in args.given:
         raise InputError("--rows makes synthetic data; --data brings its own rows: give one")
     if args.data is not None and not args.target:
         raise InputError("--data with --layers needs --target COL[,COL...]")
@@ -125,8 +179,7 @@ def network_runs(args: argparse.Namespace) -> tuple[list[NetworkSpec], tuple[np.
         base.with_(dtype=d, order=o, init=i)
         for d in (DTYPES if args.dtype == "all" else [args.dtype])
         for o in (ORDERS if args.order == "all" else [args.order])
-        # asymmetric by default: with every weight 0.1 a layer's neurons stay interchangeable
-        for i in (INITS if args.init == "all" else [args.init or "random"])
+        for i in (INITS if args.init == "all" else [args.init])
     ]
     return specs, data
 
@@ -141,8 +194,7 @@ def sheet_network(args: argparse.Namespace) -> str | Architecture:
         return str(args.network)
     if args.network is not None:
         raise InputError("--network names the document's networks and --layers describes your own: give one")
-    loss = args.loss or "mean_squared_error"
-    activations = activations_of(args.layers, loss, args.activations)
+    loss, activations = args.loss, args.activations
     check_network(args.layers, activations, loss)
     if args.layers[-1] != 1:
         raise InputError(f"a formula sheet has one output y: --layers must end in 1, not {args.layers[-1]}")
@@ -154,42 +206,33 @@ def sheet_network(args: argparse.Namespace) -> str | Architecture:
     return Architecture(tuple(args.layers), tuple(activations), loss)
 
 
-def audit_spec(args: argparse.Namespace) -> RunSpec | NetworkSpec:
+def audit_spec(args: argparse.Namespace) -> Spec:
     """The run a step is audited against: the document's --problem, or a network of --layers."""
     common = {"dtype": args.dtype, "epochs": args.epochs, "order": args.order, "seed": args.seed}
     if args.layers is None:
         refuse_network_options(args, ("activations", "loss", "batch_size", "rows"))
         if args.problem is None:
             raise InputError("give --problem (the document's network) or --layers (your own)")
-        return RunSpec(problem=args.problem, lr=args.lr, **common)
-    optimizer = OptimizerConfig("sgd", learning_rate_of("sgd", args.lr))
+        return Spec.document(args.problem, lr=args.lr, **common)
+    optimizer = OptimizerConfig("sgd", args.lr)  # the step contract's update is plain SGD
     return _network(args, optimizer, **common)
 
 
-def bench_network_spec(args: argparse.Namespace) -> NetworkSpec | None:
+def bench_network_spec(args: argparse.Namespace) -> Spec | None:
     """The network the bench's network part times, or None for its default (4-16-16-3)."""
-    given = ["layers", "activations", "loss", "optimizer", "momentum", "nesterov", "lr", "batch_size", "rows"]
-    given += ["network_epochs", "dtype"]
-    if all(getattr(args, option) is None for option in given):
+    network = {"layers", "activations", "loss", "optimizer", "momentum", "nesterov", "lr", "batch_size", "rows"}
+    if not args.given & (network | {"network_epochs", "dtype"}):
         return None
-    from comparisons.bench import BENCH_NETWORK
-
-    default = NetworkSpec(**BENCH_NETWORK)  # type: ignore[arg-type]
-    layers = args.layers or default.layers
-    loss = args.loss or (default.loss if args.layers is None else "mean_squared_error")
-    kept = default.activations if args.layers is None and args.loss is None else None
-    activations = activations_of(layers, loss, args.activations or kept)
-    name = args.optimizer or default.optimizer.name
-    lr = learning_rate_of(name, args.lr)
-    return NetworkSpec(
-        layers=layers,
-        activations=activations,
-        loss=loss,
-        optimizer=OptimizerConfig(name, lr, momentum=args.momentum or 0.0, nesterov=bool(args.nesterov)),
-        batch_size=args.batch_size or default.batch_size,
-        rows=args.rows or default.rows,
-        epochs=args.network_epochs or default.epochs,
-        dtype=args.dtype or default.dtype,
+    default = Spec(**BENCH_NETWORK)  # type: ignore[arg-type]
+    return Spec(
+        layers=args.layers,
+        activations=args.activations,
+        loss=args.loss,
+        optimizer=OptimizerConfig(args.optimizer, args.lr, momentum=args.momentum, nesterov=args.nesterov),
+        batch_size=args.batch_size,
+        rows=args.rows,
+        epochs=args.network_epochs,
+        dtype=args.dtype,
         init=default.init,
         order=default.order,
     )

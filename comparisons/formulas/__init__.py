@@ -5,4 +5,5 @@
 - sheet.py      a sheet as read, and what its audit finds
 - gradients.py  the true partial derivatives: autodiff and finite differences, which must agree
 - audit.py      every formula evaluated at many random points against them
+- render.py     what an audit of a sheet says, as text and as JSON
 """

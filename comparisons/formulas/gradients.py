@@ -60,7 +60,7 @@ def true_gradients(arch: Architecture, params: list[Params], X: np.ndarray, y: n
 
     def compute() -> dict[str, np.ndarray]:
         job = {"sizes": list(arch.sizes), "activations": list(arch.activations), "loss": arch.loss}
-        stacked = unnumbered("g", runner.run("gradients", **job, states=states, X=X, y=y))
+        stacked = unnumbered("g", runner.run("gradients", **job, states=states, X=X, Y=y))
         return {
             "tape": np.array(
                 [in_document_order(arch, from_keras_weights(arch, [g[k] for g in stacked])) for k in range(len(params))]

@@ -1,4 +1,5 @@
-"""A formula sheet as read (a text, Markdown or a notebook's markdown cells), and what its audit finds."""
+"""A formula sheet as read (a text, Markdown or a notebook's markdown cells), and what its audit finds
+(rendered by render.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 from comparisons.errors import InputError
 from comparisons.formulas.latex import MENTIONS_DERIVATIVE, Formula, FormulaSyntaxError, parse_formula
+from comparisons.formulas.render import page_json, page_text, sheet_json, sheet_text
 from comparisons.notebook import NotebookError, notebook_sources
 
-__all__ = ["PageAudit", "Sheet", "SheetAudit", "Verdict", "read_sheet", "verdict_table"]
+__all__ = ["PageAudit", "Sheet", "SheetAudit", "Verdict", "read_sheet"]
 
 
 @dataclass(frozen=True)
@@ -22,33 +24,6 @@ class Verdict:
     factor: float | None = None  # factor: expression = factor * true derivative
     cell: int | None = None  # a notebook's cell, 1-based among all its cells
     reason: str | None = None  # skipped: why the line could not be read
-
-    @property
-    def where(self) -> str:
-        return str(self.line) if self.cell is None else f"cell {self.cell}, line {self.line}"
-
-    @property
-    def detail(self) -> str:
-        if self.verdict == "mislabeled":
-            return f"this is dL/d{self.actual}"
-        if self.verdict == "factor":
-            return f"{self.factor:g} times the true derivative"
-        if self.verdict == "sign":
-            return "the true derivative with the opposite sign"
-        if self.verdict == "unknown-parameter":
-            return f"the network has no parameter {self.parameter}"
-        if self.verdict == "wrong":
-            return "not the derivative of any parameter, up to sign or factor"
-        if self.verdict == "skipped":
-            return f"not read: {self.reason}"
-        return ""
-
-    def as_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"line": self.line, "parameter": self.parameter, "verdict": self.verdict}
-        for key in ("cell", "actual", "factor", "reason"):
-            if getattr(self, key) is not None:
-                entry[key] = getattr(self, key)
-        return entry
 
 
 @dataclass(frozen=True)
@@ -62,39 +37,11 @@ class SheetAudit:
     def clean(self) -> bool:
         return all(v.verdict == "correct" for v in self.lines) and not self.missing
 
-    @property
-    def span(self) -> str:
-        return f"{self.lines[0].where} to {self.lines[-1].where}" if self.lines else ""
+    def as_text(self) -> str:
+        return sheet_text(self)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "network": self.network,
-            "lines": [v.as_json() for v in self.lines],
-            "missing": self.missing,
-            "duplicates": self.duplicates,
-        }
-
-    def summary(self) -> str:
-        formulas = [v for v in self.lines if v.verdict != "skipped"]
-        correct = sum(v.verdict == "correct" for v in formulas)
-        summary = f"{correct} of {len(formulas)} formulas correct for the {self.network} network"
-        summary += f"; missing: {', '.join(self.missing) if self.missing else 'none'}"
-        summary += f"; labelled twice: {', '.join(self.duplicates) if self.duplicates else 'none'}"
-        skipped = len(self.lines) - len(formulas)
-        return summary + (f"; skipped: {skipped} line{'s' if skipped > 1 else ''}" if skipped else "")
-
-    def as_text(self) -> str:
-        return "\n".join([*verdict_table(self.lines), self.summary()])
-
-
-def verdict_table(lines: list[Verdict], networks: list[str] | None = None) -> list[str]:
-    header = ["line", *(["network"] if networks is not None else []), "parameter", "verdict", "detail"]
-    rows = [header]
-    for n, v in enumerate(lines):
-        named = [networks[n]] if networks is not None else []
-        rows.append([v.where, *named, v.parameter or "", v.verdict, v.detail])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        return sheet_json(self)
 
 
 @dataclass(frozen=True)
@@ -108,28 +55,11 @@ class PageAudit:
     def clean(self) -> bool:
         return all(b.clean for b in self.blocks) and not self.skipped
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "network": "auto",
-            "blocks": [b.as_json() for b in self.blocks],
-            "skipped": [v.as_json() for v in self.skipped],
-        }
-
     def as_text(self) -> str:
-        ordered = sorted(
-            [(v, b.network) for b in self.blocks for v in b.lines] + [(v, "") for v in self.skipped],
-            key=lambda pair: (pair[0].cell or 0, pair[0].line),
-        )
-        lines = verdict_table([v for v, _ in ordered], [network for _, network in ordered])
-        for n, block in enumerate(self.blocks, start=1):
-            lines.append(f"block {n} (lines {block.span}): {block.summary()}")
-        if self.skipped:
-            one = len(self.skipped) == 1
-            lines.append(
-                f"skipped: {len(self.skipped)} line{'' if one else 's'} that mention{'s' if one else ''} "
-                "a derivative but could not be read"
-            )
-        return "\n".join(lines)
+        return page_text(self)
+
+    def as_json(self) -> dict[str, Any]:
+        return page_json(self)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The plots of every result, as base64 PNG: a comparison's loss, ULP distance and parameters, an audit's distance.
+"""A comparison's plots, as base64 PNG: its loss, ULP distance and parameters (an audit's: audit/render/plots.py).
 
 matplotlib's Figure, never pyplot: inside Jupyter the user's backend and figures stay as they are.
 """
@@ -11,11 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # the results are read, never built, here
-    from comparisons.audit.model import Audit
+if TYPE_CHECKING:  # read, never built, here: Comparison renders itself through this package
     from comparisons.comparison import Comparison
 
-__all__ = ["MAX_PARAMETER_PLOTS", "audit_figure", "figures", "png_base64"]
+__all__ = ["MAX_PARAMETER_PLOTS", "figures", "png_base64"]
 
 
 def png_base64(figure: object) -> str:
@@ -84,27 +83,3 @@ def figures(result: Comparison) -> list[str]:
     axes.flat[0].legend()
     second = png_base64(fig)
     return [first, second]
-
-
-def audit_figure(result: Audit) -> str:
-    """The distance from Keras per step under every init, and each row's loss, both sides."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 3.2))
-    distance_ax, loss_ax = fig.subplots(1, 2)
-    for init, trace in result.traces.items():
-        steps = np.arange(1, len(trace["distance"]) + 1)
-        distance_ax.plot(steps, np.clip(trace["distance"], 1e-17, None), label=f"init {init}")
-    distance_ax.axhline(result.threshold, color="red", linewidth=0.8, label=f"threshold ({result.threshold:g})")
-    distance_ax.set_yscale("log")
-    distance_ax.set(title="distance from Keras after each step", xlabel="step", ylabel="distance")
-    distance_ax.legend(fontsize="small")
-    first = result.first_divergence
-    init = first.init if first is not None else next(iter(result.traces))
-    trace = result.traces[init]
-    steps = np.arange(1, len(trace["user_loss"]) + 1)
-    loss_ax.plot(steps, trace["user_loss"], label="yours", linewidth=2.5, alpha=0.6)
-    loss_ax.plot(steps, trace["keras_loss"], label="Keras", linestyle="--", color="black", linewidth=1)
-    loss_ax.set(title=f"each row's loss, init {init}", xlabel="step", ylabel="loss")
-    loss_ax.legend(fontsize="small")
-    return png_base64(fig)

@@ -1,0 +1,65 @@
+"""The audit and a graded submission as JSON: what ``--json`` prints, one object each."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from reference import numerics
+
+if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
+    from comparisons.audit.grade import Grade
+    from comparisons.audit.model import Audit
+
+__all__ = ["audit_json", "grade_json"]
+
+
+def audit_json(result: Audit) -> dict[str, Any]:
+    first = result.first_divergence
+    return {
+        "verdict": result.verdict,
+        "numerics": numerics.key(),  # Keras's side was computed (or cached) under this configuration
+        "problem": result.problem,
+        "dtype": result.dtype,
+        "epochs": result.epochs,
+        "threshold": result.threshold,
+        "runs": [
+            {
+                "init": r.init,
+                "verdict": r.verdict,
+                "max_distance": r.max_distance,
+                "trajectory": "match" if r.divergence is None else "diverged",
+            }
+            for r in result.runs
+        ],
+        "first_divergence": None
+        if first is None
+        else {
+            "init": first.init,
+            "epoch": first.epoch,
+            "step": first.step,
+            "row": first.row,
+            "row_values": first.row_values,
+            "batch_rows": first.batch,
+            "parameters": first.parameters,
+            "from_keras_state": all(r.divergence is None for r in result.runs),
+        },
+        "diagnosis": {
+            "findings": [f.as_json() for f in result.findings],
+            "known_bugs": result.bugs or [],
+            "per_parameter": result.per_parameter,
+        },
+        "notebook": None
+        if result.notebook is None
+        else {
+            "code_cells": result.notebook.cells,
+            "definitions": len(result.notebook.kept),
+            "skipped_statements": result.notebook.skipped,
+        },
+    }
+
+
+def grade_json(grade: Grade) -> dict[str, Any]:
+    """One line of ``grade --json``: the submission's audit, or its error."""
+    if grade.audit is None:
+        return {"path": grade.path, "verdict": "error", "error": grade.error}
+    return {"path": grade.path, **audit_json(grade.audit)}

@@ -1,0 +1,148 @@
+"""The audit's sentences, written once: the text the CLI prints and the HTML Jupyter shows both say them.
+
+Each returns the sentence as plain text (the HTML escapes it), or None where the
+audit has nothing to say on that point.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
+    from comparisons.audit.findings import Finding
+    from comparisons.audit.model import Audit, AuditRun
+
+__all__ = [
+    "DIAGNOSIS",
+    "PARAMETER_COLUMNS",
+    "first_at",
+    "first_divergence",
+    "headline",
+    "init_state",
+    "known_bugs",
+    "no_finding",
+    "notebook",
+    "parameter_cells",
+    "seed_note",
+    "settings",
+    "unseen",
+]
+
+DIAGNOSIS = "Diagnosis (each step judged from Keras's state before it):"
+PARAMETER_COLUMNS = ["value", "index", "user", "keras", "distance"]
+
+
+def settings(result: Audit) -> str:
+    return (
+        f"{result.problem}, {result.dtype}, {result.epochs} epochs, {result.order} rows, threshold {result.threshold:g}"
+    )
+
+
+def _under(inits: list[str], settings: str = "") -> str:
+    """``init keras (settings)`` or ``every init (seed, random, keras; settings)``: exactly the inits that ran."""
+    if len(inits) == 1:
+        return f"init {inits[0]}" + (f" ({settings})" if settings else "")
+    return f"every init ({', '.join(inits)}{'; ' + settings if settings else ''})"
+
+
+def headline(result: Audit) -> str:
+    """The verdict: MATCH or DIVERGED, whose code, under what."""
+    where = f"{result.path}:{result.func}"
+    if result.verdict == "match":
+        worst = max(r.max_distance for r in result.runs)
+        return (
+            f"MATCH: {where} agrees with Keras after every step under {_under(result.inits, settings(result))}; "
+            f"max distance {worst:.3g}"
+        )
+    return f"DIVERGED: {where} differs from Keras ({settings(result)})"
+
+
+def notebook(result: Audit) -> str | None:
+    """What of a notebook ran, and what did not."""
+    code = result.notebook
+    if code is None:
+        return None
+    cells = len({cell for cell, _ in code.kept})
+    return (
+        f"Notebook: ran {len(code.kept)} definitions (imports it uses, functions, classes, literal "
+        f"assignments) from {cells} of its {code.cells} code cells; skipped {code.skipped} other statements "
+        "and shell or magic lines without running them"
+    )
+
+
+def init_state(run: AuditRun) -> str:
+    """Where one init's trajectory parts from Keras's, if anywhere."""
+    if run.divergence is not None:
+        return f"diverges at epoch {run.divergence.epoch}, step {run.divergence.step}"
+    if run.forced_divergence is not None:
+        forced = run.forced_divergence
+        return (
+            f"trajectory within the threshold, but from Keras's state the update differs "
+            f"at epoch {forced.epoch}, step {forced.step}"
+        )
+    return "matches after every step"
+
+
+def first_divergence(result: Audit) -> str:
+    """Where the first divergence is, and the row (or rows) the step took."""
+    first = result.first_divergence
+    assert first is not None
+    cells = ", ".join(f"{k}={v:g}" for k, v in first.row_values.items())
+    forced_only = all(r.divergence is None for r in result.runs)
+    rows = f"row {first.row} ({cells})" if not first.batch else f"rows {first.batch_text}; the first: {cells}"
+    source = " (each step from Keras's state)" if forced_only else ""
+    return f"First divergence{source}: init {first.init}, epoch {first.epoch}, step {first.step}, {rows}"
+
+
+def parameter_cells(parameter: dict[str, Any]) -> list[str]:
+    """A row of the first divergence's table, under PARAMETER_COLUMNS."""
+    p = parameter
+    index = "" if p["array"] is None else f"{p['array']}[{', '.join(map(str, p['index']))}]"
+    return [p["name"], index, repr(p["user"]), repr(p["keras"]), f"{p['distance']:.3g}"]
+
+
+def unseen(result: Audit) -> str | None:
+    """The inits under which the slip does not show."""
+    hidden = [r.init for r in result.runs if r.verdict == "match"]
+    return f"Invisible under init {', '.join(hidden)}: only the other inits expose it." if hidden else None
+
+
+def first_at(finding: Finding) -> str:
+    first = finding.first
+    return f"first at init {first['init']}, epoch {first['epoch']}, step {first['step']}"
+
+
+def no_finding(result: Audit) -> str:
+    """The diagnosis where it names no finding: a network it does not explain, or every update right."""
+    forced = [r.forced_divergence for r in result.runs if r.forced_divergence is not None]
+    if not result.per_parameter and forced:
+        return (
+            "Diagnosis: the per-parameter diagnosis explains the document's two networks only; for a network "
+            f"of your own: from Keras's state, your update first differs at init {forced[0].init}, "
+            f"epoch {forced[0].epoch}, step {forced[0].step}"
+        )
+    return (
+        "Diagnosis: from Keras's state every update and loss is right; the trajectories part only "
+        "on your own (does your step keep state between calls?)"
+    )
+
+
+def known_bugs(result: Audit) -> str | None:
+    """The known bugs that reproduce the whole trajectory."""
+    if not result.bugs:
+        return None
+    plural = "s" if len(result.bugs) > 1 else ""
+    return (
+        f"Known bug{plural} {', '.join(result.bugs)} reproduce{'' if plural else 's'} the whole trajectory "
+        f"under {_under(result.inits)}."
+    )
+
+
+def seed_note(result: Audit) -> str | None:
+    """Why init seed alone hides a slip: its two hidden neurons start, and stay, alike."""
+    if "seed" in result.inits and set(result.inits) <= {"seed"}:
+        return (
+            "Note: under init seed alone every weight starts at 0.1, so the two hidden neurons stay "
+            "interchangeable and a step that mixes them up cannot be seen; audit with --init all."
+        )
+    return None

@@ -1,0 +1,49 @@
+"""A graded class as grades.csv: a row per submission, its first divergence and findings in columns."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # read, never built, here
+    from comparisons.audit.grade import Grade
+
+__all__ = ["COLUMNS", "grades_csv"]
+
+COLUMNS = [
+    "path",
+    "verdict",
+    "first_init",
+    "first_epoch",
+    "first_step",
+    "first_values",
+    "findings",
+    "known_bugs",
+    "error",
+]
+
+
+def _row(grade: Grade) -> dict[str, str]:
+    row = dict.fromkeys(COLUMNS, "")
+    row |= {"path": grade.path, "verdict": grade.verdict, "error": grade.error or ""}
+    if grade.audit is None:
+        return row
+    first = grade.audit.first_divergence
+    if first is not None:
+        row |= {
+            "first_init": first.init,
+            "first_epoch": str(first.epoch),
+            "first_step": str(first.step),
+            "first_values": " ".join(p["name"] for p in first.parameters),
+        }
+    row["findings"] = "; ".join(f"{f.kind}: {' '.join(f.parameters)}" for f in grade.audit.findings)
+    row["known_bugs"] = " ".join(grade.audit.bugs or [])
+    return row
+
+
+def grades_csv(grades: list[Grade]) -> str:
+    buffer = io.StringIO()
+    pd.DataFrame([_row(g) for g in grades], columns=COLUMNS).to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()

@@ -1,0 +1,84 @@
+"""The main job's sentences and the summary's cells, written once: the terminal, summary.md, report.html and
+Jupyter all say them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # read, never built, here: Comparison renders itself through this package
+    from comparisons.comparison import Comparison
+    from comparisons.tolerances import Tolerance
+
+__all__ = ["SUMMARY_COLUMNS", "allowed", "matched", "report_intro", "run_line", "summary_rows"]
+
+
+def allowed(tolerance: Tolerance) -> str:
+    """The ULPs a run may be off by: ``8 / 8`` (weights / loss)."""
+    return f"{tolerance.weights:g} / {tolerance.loss:g}"
+
+
+def run_line(result: Comparison) -> str:
+    """One run's verdict, with what it rests on."""
+    return (
+        f"{result.spec.label}, {result.spec.epochs} epochs: {result.verdict} (max ULP weights "
+        f"{result.max_ulp_weights:g}, loss {result.max_ulp_loss:g}; allowed {allowed(result.tolerance)})"
+    )
+
+
+def matched(results: list[Comparison]) -> str:
+    return f"{sum(r.matches for r in results)} of {len(results)} runs match Keras after every epoch"
+
+
+def report_intro(
+    results: list[Comparison], seed: int, implementation: str, code: Callable[[str], str] = str
+) -> list[str]:
+    """The report's settings, a paragraph each: the manual side, the seed, the ULPs allowed, then each
+    network of one's own. ``code`` marks a name as code (Markdown's backticks)."""
+    floor = results[0].tolerance.floor
+    allowances = "; ".join(
+        f"{r.spec.problem} {r.spec.dtype} {r.tolerance.weights:g} (weights) / {r.tolerance.loss:g} (loss)"
+        for r in {(r.spec.problem, r.spec.dtype): r for r in results}.values()
+    )
+    settings = (
+        f"Manual side: {code(implementation)}. Seed {seed}. ULP distances counted with a floor of {floor:g}. "
+        f"Allowed ULPs: {allowances}."
+    )
+    networks = dict.fromkeys(r.spec.network for r in results if not r.spec.is_document)
+    return [settings, *(f"Network: {network}." for network in networks)]
+
+
+SUMMARY_COLUMNS = [
+    "problem",
+    "dtype",
+    "order",
+    "init",
+    "epochs",
+    "learning rate",
+    "final loss (manual)",
+    "final loss (keras)",
+    "max ULP weights",
+    "max ULP loss",
+    "first epoch over tolerance",
+    "verdict",
+]
+
+
+def summary_rows(results: list[Comparison]) -> list[list[str]]:
+    return [
+        [
+            r.spec.problem,
+            r.spec.dtype,
+            r.spec.order,
+            r.spec.init,
+            str(r.spec.epochs),
+            f"{r.spec.learning_rate:g}",
+            str(r.manual["loss"].iloc[-1]),
+            str(r.keras["loss"].iloc[-1]),
+            f"{r.max_ulp_weights:g}",
+            f"{r.max_ulp_loss:g}",
+            "-" if r.first_epoch_over is None else str(r.first_epoch_over),
+            r.verdict,
+        ]
+        for r in results
+    ]
