@@ -213,3 +213,23 @@ def test_the_two_manual_stacks_never_import_each_other(stack: str, other: str) -
         if path.name != "__init__.py":
             upward = {m for m in _manual_imports(path) if m.split(".")[0] in ("row", "batch")}
             assert upward == set(), f"{path.relative_to(ROOT)} imports {upward}"
+
+
+def test_the_worker_knows_only_the_protocol_the_notebook_reader_and_manual() -> None:
+    """The worker runs the learner's code: what it imports runs beside that code, so it takes the
+    job and the result from audit/protocol.py and nothing else of the harness (limits.py and
+    returns.py are its own parts, split off for size)."""
+    assert _module_imports(MODULES["audit.worker"]) == {"audit.protocol", "audit.limits", "audit.returns", "notebook"}
+    for part in ("audit.limits", "audit.returns"):
+        assert _module_imports(MODULES[part]) <= {"audit.protocol", "notebook"}, part
+    tops = {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(ast.parse(MODULES["audit.worker"].read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+    } | {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(MODULES["audit.worker"].read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert tops - set(sys.stdlib_module_names) == {"numpy", "comparisons", "manual"}
