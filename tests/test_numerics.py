@@ -60,6 +60,7 @@ print(json.dumps(found))
 """
 
 
+@pytest.mark.fresh
 @pytest.mark.parametrize(
     "setting",
     [
