@@ -17,11 +17,12 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers
     from comparisons.data import read_csv, to_arrays
     from comparisons.errors import InputError
     from comparisons.problems import PROBLEMS, Problem
-    from comparisons.run import IMPLEMENTATIONS, compare, initial_params, manual_step, run_keras, run_manual
+    from comparisons.run import IMPLEMENTATIONS, initial_params, manual_step, run_keras, run_manual
     from comparisons.spec import DTYPES, INITS, ORDERS, Spec, row_order
     from comparisons.testing import assert_trajectory_matches
     from comparisons.tolerances import TOLERANCES, Tolerance, tolerance_for
     from comparisons.ulp import ulp_distance, ulp_frame
+    from comparisons.verdict import compare
 
 _WHERE = {
     "Comparison": "comparison",
@@ -32,7 +33,7 @@ _WHERE = {
     "PROBLEMS": "problems",
     "Problem": "problems",
     "IMPLEMENTATIONS": "run",
-    "compare": "run",
+    "compare": "verdict",
     "initial_params": "run",
     "manual_step": "run",
     "run_keras": "run",

@@ -44,12 +44,13 @@ from reference.protocol import unnumbered
 __all__ = [
     "IMPLEMENTATIONS",
     "Data",
-    "compare",
+    "compare_free_running",
     "default_implementation",
     "initial_params",
     "keras_initial_params",
     "keras_job",
     "keras_records",
+    "keras_run",
     "keras_settings",
     "manual_pieces",
     "manual_step",
@@ -179,30 +180,40 @@ def keras_settings(
     }
 
 
+def keras_run(spec: Spec, params: Params, data: Data | None = None) -> tuple[dict[str, object], dict[str, object]]:
+    """A Keras run of this spec from ``params``: its job's arguments, and the cache's settings for them."""
+    X, Y = spec_arrays(spec, data)
+    order = row_order(spec, len(X))
+    weights = to_keras_weights(spec.arch, params)
+    job = keras_job(spec) | {"X": X, "Y": Y, "order": order, "batch_size": spec.batch_size, "weights": weights}
+    return job, keras_settings(spec, X, Y, order, weights)
+
+
 def run_keras(spec: Spec, params: Params, data: Data | None = None, path: str = "fast") -> pd.DataFrame:
     """Keras's trajectory: ``fast`` (one compiled loop) or ``plain`` (one ``fit`` per epoch); bit-identical."""
     if path not in ("fast", "plain"):
         raise ValueError(f"unknown Keras path {path!r}")
     arch = spec.arch
-    X, Y = spec_arrays(spec, data)
-    order = row_order(spec, len(X))
-    weights = to_keras_weights(arch, params)
+    job, settings = keras_run(spec, params, data)
 
     def compute() -> dict[str, np.ndarray]:
-        job = keras_job(spec) | {"X": X, "Y": Y, "order": order, "batch_size": spec.batch_size}
-        result = runner.run("trajectory", **job, weights=weights, path=path)
+        result = runner.run("trajectory", **job, path=path)
         # plain arrays in document order (Keras's weight order, each raveled), never a frame's columns
         stacked = unnumbered("w", result)
         return {"values": np.column_stack([result["losses"], *(w.reshape(len(w), -1) for w in stacked)])}
 
-    values = cache.fetch("keras-trajectory", keras_settings(spec, X, Y, order, weights) | {"path": path}, compute)
+    values = cache.fetch("keras-trajectory", settings | {"path": path}, compute)
     table = pd.DataFrame(values["values"], columns=["loss", *(name for _, _, name in parameter_names(arch))])
     return pd.concat([pd.DataFrame({"epoch": np.arange(1, len(table) + 1)}), table], axis=1)
 
 
-def compare(spec: Spec, implementation: str | None = None, data: Data | None = None) -> Comparison:
+def compare_free_running(
+    spec: Spec, implementation: str | None = None, data: Data | None = None
+) -> tuple[Comparison, Params, str]:
     """Both sides from the same initial weights over the same rows, diffed after every epoch;
-    ``implementation`` None: the preset's formulas, or the batch trainer for a network."""
+    ``implementation`` None: the preset's formulas, or the batch trainer for a network. With the
+    initial weights and the implementation chosen, for the per-step check (comparisons/verdict.py)."""
     params = initial_params(spec)
-    manual = run_manual(spec, implementation or default_implementation(spec), params, data)
-    return Comparison(spec=spec, manual=manual, keras=run_keras(spec, params, data))
+    chosen = implementation or default_implementation(spec)
+    manual = run_manual(spec, chosen, params, data)
+    return Comparison(spec=spec, manual=manual, keras=run_keras(spec, params, data)), params, chosen

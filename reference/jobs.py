@@ -115,6 +115,29 @@ def steps_and_gradients(
     return _stacked(result) | numbered("g", taped)
 
 
+def steps_with_state(
+    sizes: list[int],
+    activations: list[str],
+    loss: str,
+    dtype: str,
+    optimizer: str,
+    arguments: dict[str, Any],
+    weights: list[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    order: np.ndarray,
+    batch_size: int,
+) -> Arrays:
+    """Recorded after every batch: the weights (``w0``, ...), each batch's loss, and the optimizer's
+    state, per slot and weight (``slot_m_0``, ``slot_v_0``, ...): the full state every step starts from."""
+    model = _model(sizes, activations, loss, dtype, optimizer, arguments)
+    result = training.train_steps(model, weights, X, Y, order, batch_size, arguments["learning_rate"], slots=True)
+    state: Arrays = {}
+    for name, per_weight in result.slots.items():
+        state |= numbered(f"slot_{name}_", per_weight)
+    return _stacked(result) | state
+
+
 def gradients(
     sizes: list[int], activations: list[str], loss: str, states: list[np.ndarray], X: np.ndarray, Y: np.ndarray
 ) -> Arrays:
@@ -130,6 +153,7 @@ JOBS: dict[str, Callable[..., Arrays]] = {
     "trajectory": trajectory,
     "steps_and_gradients": steps_and_gradients,
     "gradients": gradients,
+    "steps_with_state": steps_with_state,
 }
 
 

@@ -12,7 +12,8 @@ optimizer from its freshly built state, so one compiled model serves many runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ import tensorflow
 
 # isort: on
 
-__all__ = ["KerasTrajectory", "gradients_at", "train_fast", "train_plain", "train_steps"]
+__all__ = ["SLOTS", "KerasTrajectory", "gradients_at", "slot_variables", "train_fast", "train_plain", "train_steps"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class KerasTrajectory:
 
     weights: list[list[np.ndarray]]
     losses: np.ndarray
+    # per slot name (m, v, s), the optimizer's state after each record, one array per weight
+    # stacked over the records; recorded by ``train_steps(slots=True)`` only
+    slots: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
 
 def _start(model: keras.Model, weights: list[np.ndarray], learning_rate: float | None) -> str:
@@ -63,18 +67,40 @@ def train_plain(
     return KerasTrajectory(weights=recorded, losses=np.array(losses, dtype=dtype))
 
 
+# Where each optimizer keeps its per-variable state, by the manual side's names (manual/batch/optimizers.py)
+SLOTS = {
+    "SGD": (("m", "momentums"),),
+    "Adam": (("m", "_momentums"), ("v", "_velocities")),
+    "RMSprop": (("v", "_velocities"),),
+    "Adagrad": (("s", "_accumulators"),),
+}
+
+
+def slot_variables(model: keras.Model) -> list[tuple[str, list[Any]]]:
+    """The optimizer's state, per slot: its name and one variable per weight (SGD without momentum
+    has none)."""
+    optimizer = model.optimizer
+    found = [(name, getattr(optimizer, attribute, None)) for name, attribute in SLOTS[type(optimizer).__name__]]
+    return [(name, list(variables)) for name, variables in found if variables]
+
+
 def _compiled_batches(
-    model: keras.Model, dtype: str, targets: tuple[int, ...], per_step: bool = False
+    model: keras.Model, dtype: str, targets: tuple[int, ...], per_step: bool = False, slots: bool = False
 ) -> Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]:
     """``targets``: a row's target shape, () for sparse class labels; static, as Keras's
     losses check the ranks and widths of targets against outputs when they are traced.
     ``per_step``: the tracker starts afresh before every batch, and the batch's loss is
-    recorded with the weights after every update (what the audit replays)."""
-    cache: dict[tuple[str, tuple[int, ...], bool], Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]]
+    recorded with the weights after every update (what the audit replays); ``slots``: the
+    optimizer's state is recorded after them too, slot by slot (what the per-step check starts from)."""
+    cache: dict[
+        tuple[str, tuple[int, ...], bool, bool], Callable[..., tuple[tensorflow.Tensor, list[tensorflow.Tensor]]]
+    ]
     cache = model.__dict__.setdefault("_reference_batch_loops", {})
-    if (dtype, targets, per_step) in cache:
-        return cache[dtype, targets, per_step]
-    variables = model.trainable_variables
+    if (dtype, targets, per_step, slots) in cache:
+        return cache[dtype, targets, per_step, slots]
+    variables = list(model.trainable_variables)
+    if slots:
+        variables += [v for _, vs in slot_variables(model) for v in vs]
     inputs = tensorflow.TensorSpec(shape=(None, None, model.inputs[0].shape[-1]), dtype=dtype)
     labels = tensorflow.TensorSpec(shape=(None, None, *targets), dtype=dtype)
     size = tensorflow.TensorSpec(shape=(), dtype="int32")
@@ -104,7 +130,7 @@ def _compiled_batches(
                 weights = [w.write(e, v) for w, v in zip(weights, variables, strict=True)]
         return losses.stack(), [w.stack() for w in weights]
 
-    cache[dtype, targets, per_step] = loop
+    cache[dtype, targets, per_step, slots] = loop
     return loop
 
 
@@ -117,16 +143,29 @@ def _run(
     batch_size: int,
     learning_rate: float | None,
     per_step: bool,
+    slots: bool = False,
 ) -> KerasTrajectory:
     dtype = _start(model, weights, learning_rate)
     with floatx(dtype):
-        losses, stacked = _compiled_batches(model, dtype, Y.shape[1:], per_step)(
+        losses, stacked = _compiled_batches(model, dtype, Y.shape[1:], per_step, slots)(
             X[order].astype(dtype), Y[order].astype(dtype), np.int32(batch_size)
         )
     per_variable = [np.asarray(w) for w in stacked]
+    weights, state = per_variable[: len(model.trainable_variables)], per_variable[len(model.trainable_variables) :]
     return KerasTrajectory(
-        weights=[[w[k] for w in per_variable] for k in range(len(losses))], losses=np.asarray(losses, dtype=dtype)
+        weights=[[w[k] for w in weights] for k in range(len(losses))],
+        losses=np.asarray(losses, dtype=dtype),
+        slots=_by_slot(model, state) if slots else {},
     )
+
+
+def _by_slot(model: keras.Model, state: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """The recorded optimizer variables, per slot name: one array per weight, stacked over the records."""
+    by_slot, start = {}, 0
+    for name, variables in slot_variables(model):
+        by_slot[name] = state[start : start + len(variables)]
+        start += len(variables)
+    return by_slot
 
 
 def train_fast(
@@ -151,10 +190,11 @@ def train_steps(
     order: np.ndarray,
     batch_size: int = 1,
     learning_rate: float | None = None,
+    slots: bool = False,
 ) -> KerasTrajectory:
     """``train_fast``, recorded after every update: ``weights[k]`` and ``losses[k]`` (that batch's
-    loss, before its update) for the k-th batch, epoch by epoch."""
-    return _run(model, weights, X, Y, order, batch_size, learning_rate, per_step=True)
+    loss, before its update) for the k-th batch, epoch by epoch; ``slots``: the optimizer's state too."""
+    return _run(model, weights, X, Y, order, batch_size, learning_rate, per_step=True, slots=slots)
 
 
 def _compiled_gradient(

@@ -14,8 +14,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 
-from comparisons.run import compare
 from comparisons.spec import Spec
+from comparisons.verdict import compare
 from manual.batch.optimizers import OptimizerConfig
 
 BASE = {"activations": ("tanh", "linear"), "loss": "mean_squared_error", "batch_size": 4}

@@ -29,8 +29,8 @@ from comparisons.cli.specs import (
 from comparisons.cli.text import print_bench, print_results
 from comparisons.comparison import Comparison
 from comparisons.errors import InputError
-from comparisons.run import compare
 from comparisons.spec import INITS, Spec
+from comparisons.verdict import compare
 from reference import numerics
 
 __all__ = ["main"]

@@ -34,6 +34,7 @@ __all__ = [
     "forward",
     "row_delta",
     "row_losses",
+    "step_from",
     "train_batches",
 ]
 
@@ -139,6 +140,26 @@ def batch_rows(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Every update's rows, epoch by epoch: each epoch's ``order[e]`` cut into batches of
     ``batch_size``, the last one partial (one batch of them all when it is larger)."""
     return [rows[start : start + batch_size] for rows in order for start in range(0, len(rows), batch_size)]
+
+
+def step_from(
+    arch: Architecture,
+    config: OptimizerConfig,
+    params: Params,
+    slots: dict[str, Params] | None,
+    iterations: int,
+    X: np.ndarray,
+    Y: np.ndarray,
+    pieces: Pieces = KERAS_PIECES,
+) -> Params:
+    """One update on the batch (X, Y) from a given full state: the parameters, the optimizer's
+    slots (None: the optimizer's own fresh ones) and its step count; the new parameters."""
+    opt = make_optimizer(config, X.dtype.name, pieces.optimizers)
+    if slots is not None:
+        opt.state = {name: copy_params(values) for name, values in slots.items()}
+    opt.iterations = iterations
+    outputs, _ = forward(arch, params, X)
+    return opt.apply(params, backward(arch, params, outputs, Y, pieces))
 
 
 def train_batches(

@@ -1,0 +1,96 @@
+"""Each step of the manual side from Keras's own full state, against Keras's state after it.
+
+A free-running comparison can be fooled by rounding: where a gradient is zero to
+working precision, where an adaptive optimizer divides by the gradient's own
+size, or where the trajectory amplifies last-bit differences, two correct sides
+separate. One step from the same state cannot hide a bug, and its rounding can
+be bounded: comparisons/step_bound.py derives the bound for every step from the
+state, the batch and the optimizer's formula, at any learning rate.
+
+Step k starts from Keras's weights and optimizer slots after step k - 1 (step 1
+from the initial weights and the manual optimizer's own fresh slots, so that a
+wrong start of a slot is caught too) and is compared with Keras's weights after
+step k, in ULPs with the tolerance's floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from comparisons import cache
+from comparisons.data import spec_arrays
+from comparisons.run import Data, keras_records, keras_run, manual_pieces
+from comparisons.spec import Spec, row_order
+from comparisons.step_bound import step_bound
+from comparisons.ulp import ulp_distance
+from manual import Params, parameter_names
+from manual.batch.training import Pieces, batch_rows, step_from
+from reference import runner
+from reference.protocol import unnumbered
+
+__all__ = ["PerStep", "keras_states", "per_step"]
+
+
+@dataclass(frozen=True)
+class PerStep:
+    """The per-step check of one run: ``worst`` is the largest distance / bound over every step and
+    parameter (at most 1 where every step agrees); ``first_over`` the first step that does not agree,
+    as (epoch, step, parameter); ``zero_gradient`` and ``branches`` where rounding decided the
+    mathematics, each first seen at (epoch, step)."""
+
+    steps: int
+    worst: float
+    first_over: tuple[int, int, str] | None
+    zero_gradient: dict[str, tuple[int, int]]
+    branches: dict[str, tuple[int, int]]
+
+    @property
+    def holds(self) -> bool:
+        return self.first_over is None
+
+
+def keras_states(spec: Spec, params: Params, data: Data | None = None) -> tuple[list[Params], list[dict[str, Params]]]:
+    """Keras's weights and optimizer slots (by the manual side's names) after every step."""
+    arch = spec.arch
+    job, settings = keras_run(spec, params, data)
+    arrays = cache.fetch("keras-steps-with-state", settings, lambda: runner.run("steps_with_state", **job))
+    after = keras_records(arch, arrays)
+    names = sorted({name.split("_")[1] for name in arrays if name.startswith("slot_")})
+    keys = [key for key, _ in arch.shapes()]
+    slots = [
+        {name: dict(zip(keys, (w[k] for w in unnumbered(f"slot_{name}_", arrays)), strict=True)) for name in names}
+        for k in range(len(after))
+    ]
+    return after, slots
+
+
+def per_step(spec: Spec, implementation: str | Pieces, params: Params, data: Data | None = None) -> PerStep:
+    """Every step of the manual batch trainer (or a known-bad variant) from Keras's state before it."""
+    arch = spec.arch
+    X, Y = spec_arrays(spec, data)
+    pieces = manual_pieces(spec, implementation, len(X)) if isinstance(implementation, str) else implementation
+    batches = batch_rows(row_order(spec, len(X)), spec.batch_size)
+    per_epoch = len(batches) // spec.epochs
+    after, slots = keras_states(spec, params, data)
+    floor = spec.tolerance.floor
+    names = parameter_names(arch)
+    worst, first_over = 0.0, None
+    zero_gradient: dict[str, tuple[int, int]] = {}
+    branches: dict[str, tuple[int, int]] = {}
+    state, state_slots = params, None  # step 1: the manual optimizer's own fresh slots
+    for k, rows in enumerate(batches):
+        where = (k // per_epoch + 1, k % per_epoch + 1)
+        new = step_from(arch, spec.optimizer, state, state_slots, k, X[rows], Y[rows], pieces)
+        bound = step_bound(arch, spec.optimizer, state, state_slots or {}, k, X[rows], Y[rows], floor)
+        for key, index, name in names:
+            distance = float(ulp_distance(new[key][index], after[k][key][index], spec.dtype, floor))
+            ratio = distance / float(bound.ulps[key][index])
+            worst = max(worst, ratio)
+            if ratio > 1 and first_over is None:
+                first_over = (*where, name)
+            if bound.zero_gradient[key][index]:
+                zero_gradient.setdefault(name, where)
+        for branch in bound.branches:
+            branches.setdefault(branch, where)
+        state, state_slots = after[k], slots[k]
+    return PerStep(len(batches), worst, first_over, zero_gradient, branches)
