@@ -81,7 +81,9 @@ _CHECK = {
     "no_cache": False,
     "device": "cpu",
     "debug": False,
+    "json": False,
 }
+_REPORT = {key: value for key, value in _CHECK.items() if key != "json"}  # the report writes files instead
 _CHECK_NETWORK = {"init": "random", "implementation": "minibatch", "lr": 0.01}
 _AUDIT = {
     "contract": "step",
@@ -150,7 +152,7 @@ _SHEET = {"network": None, "layers": None, "activations": None, "loss": "mean_sq
             | {"optimizer": "adam", "lr": 0.001},
             id="check-layers-adam",
         ),
-        pytest.param("report", ["--out", "r"], _CHECK | {"out": "r", "quiet": False}, id="report"),
+        pytest.param("report", ["--out", "r"], _REPORT | {"out": "r", "quiet": False}, id="report"),
         pytest.param("bench", [], _BENCH, id="bench"),
         pytest.param(
             "bench",

@@ -25,6 +25,7 @@ RENDERERS = {
     ("the main job's runs", "text"): "render.text.comparisons_text",
     ("the main job's runs", "markdown"): "render.markdown.summary_markdown",
     ("the main job's runs", "html"): "render.html.report_html",
+    ("the main job's runs", "json"): "render.json.comparisons_json",
     ("a comparison", "html"): "render.html.comparison_html",
     ("a comparison", "csv"): "render.tables.run_csv",
     ("a comparison", "png"): "render.plots.figures",

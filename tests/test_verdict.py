@@ -4,6 +4,8 @@ the counterexamples that used to read MISMATCH read match, per step, with the re
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from comparisons.comparison import Comparison
@@ -178,3 +180,53 @@ def test_a_step_that_does_not_agree_is_a_mismatch_whatever_the_conditioning() ->
     assert result.step_check.first_over is not None
     assert result.step_check.first_over[:2] == (1, 1)
     assert result.step_check.rounding == ()
+
+
+SYMMETRIC_ARGS = [
+    "--layers", "2,3,3", "--activations", "tanh,softmax", "--loss", "categorical_crossentropy",
+    "--optimizer", "adam", "--lr", "0.01", "--batch-size", "2", "--rows", "6", "--epochs", "20",
+    "--dtype", "float64",
+]  # fmt: skip
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    from comparisons.cli import main
+
+    status = main(list(argv))
+    return status, capsys.readouterr().out
+
+
+def test_the_json_names_what_rounding_decided(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_cli(capsys, *SYMMETRIC_ARGS, "--init", "seed", "--json")
+    assert status == 0
+    (run,) = json.loads(out)["runs"]
+    assert run["verdict"] == "match (per step; free-running separates from epoch 1, zero-gradient, amplified)"
+    assert run["per_step"]["holds"] is True
+    assert run["per_step"]["first_over"] is None
+    assert {r["kind"] for r in run["rounding"]} == {"zero-gradient", "amplified"}
+    assert run["rounding"][0] | {"message": ""} == {
+        "parameter": "w^1_11",
+        "kind": "zero-gradient",
+        "epoch": 1,
+        "step": 1,
+        "message": "",
+    }
+    assert run["rounding"][-1]["parameter"] is None  # the run as a whole
+
+
+def test_the_json_of_a_run_within_the_tolerance_has_no_per_step_check(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_cli(capsys, *SYMMETRIC_ARGS, "--init", "random", "--json")
+    assert status == 0
+    (run,) = json.loads(out)["runs"]
+    assert (run["per_step"], run["rounding"]) == (None, [])
+
+
+def test_the_table_says_what_the_steps_showed(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run_cli(capsys, *SYMMETRIC_ARGS, "--init", "seed")
+    assert status == 0
+    assert "every step agrees with Keras's from the same state" in out
+    assert "  zero-gradient: 6 more parameters, the same way" in out
+    assert out.endswith("1 of 1 runs match Keras after every epoch (1 of them step by step, from Keras's state)\n")
+    status, out = run_cli(capsys, *SYMMETRIC_ARGS, "--init", "seed", "--implementation", "adam-pytorch")
+    assert status == 1
+    assert "the step at epoch 1, step 1 is off at w^1_11 by more than its derived rounding bound: not rounding" in out

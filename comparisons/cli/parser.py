@@ -57,7 +57,7 @@ _BENCH_NETWORK = _own(
 
 # Each command's options, from the table, in the order --help lists them.
 COMMAND_OPTIONS: dict[str, tuple[str | Group, ...]] = {
-    "check": _RUN,
+    "check": (*_RUN, "--json"),
     "report": (*_RUN, "--out", "--quiet"),
     "bench": _layout("--epochs --part --submissions --baseline --audit-file", _BENCH_NETWORK, "--json --quiet --debug"),
     "audit": ("target", *_AUDIT),

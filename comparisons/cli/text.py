@@ -8,6 +8,7 @@ from typing import Any
 from comparisons.cli.specs import implementation_of
 from comparisons.comparison import Comparison
 from comparisons.problems import PROBLEMS
+from comparisons.render.json import comparisons_json
 from comparisons.render.text import bench_text, comparisons_text
 
 __all__ = ["print_bench", "print_results"]
@@ -26,8 +27,9 @@ def _settings(args: argparse.Namespace, results: list[Comparison]) -> str:
 
 
 def print_results(args: argparse.Namespace, results: list[Comparison]) -> int:
-    """The table, and the exit status: 0 when every run matches Keras."""
-    print(comparisons_text(results, _settings(args, results)))
+    """The table (or, with --json, one JSON object), and the exit status: 0 when every run matches Keras."""
+    render = comparisons_json if getattr(args, "json", False) else comparisons_text
+    print(render(results, _settings(args, results)))
     return 0 if all(r.matches for r in results) else 1
 
 

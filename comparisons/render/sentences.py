@@ -10,7 +10,9 @@ if TYPE_CHECKING:  # read, never built, here: Comparison renders itself through 
     from comparisons.comparison import Comparison
     from comparisons.tolerances import Tolerance
 
-__all__ = ["SUMMARY_COLUMNS", "allowed", "matched", "report_intro", "run_line", "summary_rows"]
+__all__ = ["SUMMARY_COLUMNS", "allowed", "matched", "per_step_lines", "report_intro", "run_line", "summary_rows"]
+
+_NAMED = 3  # zero-gradient parameters named one by one; the rest counted
 
 
 def allowed(tolerance: Tolerance) -> str:
@@ -27,7 +29,32 @@ def run_line(result: Comparison) -> str:
 
 
 def matched(results: list[Comparison]) -> str:
-    return f"{sum(r.matches for r in results)} of {len(results)} runs match Keras after every epoch"
+    per_step = sum(r.matches and r.step_check is not None for r in results)
+    judged = f" ({per_step} of them step by step, from Keras's state)" if per_step else ""
+    return f"{sum(r.matches for r in results)} of {len(results)} runs match Keras after every epoch{judged}"
+
+
+def per_step_lines(result: Comparison) -> list[str]:
+    """Where a network was judged step by step: what the steps showed, and what rounding decided."""
+    check = result.step_check
+    if check is None:
+        return []
+    if check.first_over is not None:
+        epoch, step, parameter = check.first_over
+        return [
+            f"{result.spec.label}: from Keras's own state, the step at epoch {epoch}, step {step} is off at "
+            f"{parameter} by more than its derived rounding bound: not rounding"
+        ]
+    lines = [
+        f"{result.spec.label}: every step agrees with Keras's from the same state (at most {check.worst:.2f} "
+        "of its derived rounding bound); rounding decided the rest:"
+    ]
+    zero = [r for r in check.rounding if r.kind == "zero-gradient"]
+    lines += [f"  {r.kind}: {r.message}" for r in zero[:_NAMED]]
+    if len(zero) > _NAMED:
+        lines.append(f"  zero-gradient: {len(zero) - _NAMED} more parameters, the same way")
+    lines += [f"  {r.kind}: {r.message}" for r in check.rounding if r.kind != "zero-gradient"]
+    return lines
 
 
 def report_intro(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from comparisons.render.columns import columns
-from comparisons.render.sentences import allowed, matched
+from comparisons.render.sentences import allowed, matched, per_step_lines
 from comparisons.testing import assert_trajectory_matches
 
 if TYPE_CHECKING:  # read, never built, here: Comparison renders itself through this package
@@ -59,6 +59,8 @@ def comparisons_text(results: list[Comparison], settings: str) -> str:
     for r in results:
         if not r.matches:
             lines += ["", _first_mismatch(r)]
+        if r.step_check is not None:
+            lines += ["", *per_step_lines(r)]
     return "\n".join([*lines, matched(results)])
 
 
