@@ -36,7 +36,7 @@ class PerStep:
     """The per-step check of one run: ``worst`` is the largest distance / bound over every step and
     parameter (at most 1 where every step agrees); ``first_over`` the first step that does not agree,
     as (epoch, step, parameter); ``zero_gradient`` and ``branches`` where rounding decided the
-    mathematics, each first seen at (epoch, step)."""
+    mathematics, each first seen at (epoch, step), up to the first step that does not agree."""
 
     steps: int
     worst: float
@@ -90,6 +90,8 @@ def per_step(spec: Spec, implementation: str | Pieces, params: Params, data: Dat
                 first_over = (*where, name)
             if bound.zero_gradient[key][index]:
                 zero_gradient.setdefault(name, where)
+        if first_over is not None:  # a step that does not agree decides the verdict: nothing after it can
+            break
         for branch in bound.branches:
             branches.setdefault(branch, where)
         state, state_slots = after[k], slots[k]
