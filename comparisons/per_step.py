@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from comparisons import cache
 from comparisons.data import spec_arrays
 from comparisons.run import Data, keras_records, keras_run, manual_pieces
@@ -73,7 +75,7 @@ def per_step(spec: Spec, implementation: str | Pieces, params: Params, data: Dat
     per_epoch = len(batches) // spec.epochs
     after, slots = keras_states(spec, params, data)
     floor = spec.tolerance.floor
-    names = parameter_names(arch)
+    names = {(key, index): name for key, index, name in parameter_names(arch)}
     worst, first_over = 0.0, None
     zero_gradient: dict[str, tuple[int, int]] = {}
     branches: dict[str, tuple[int, int]] = {}
@@ -82,14 +84,13 @@ def per_step(spec: Spec, implementation: str | Pieces, params: Params, data: Dat
         where = (k // per_epoch + 1, k % per_epoch + 1)
         new = step_from(arch, spec.optimizer, state, state_slots, k, X[rows], Y[rows], pieces)
         bound = step_bound(arch, spec.optimizer, state, state_slots or {}, k, X[rows], Y[rows], floor)
-        for key, index, name in names:
-            distance = float(ulp_distance(new[key][index], after[k][key][index], spec.dtype, floor))
-            ratio = distance / float(bound.ulps[key][index])
-            worst = max(worst, ratio)
-            if ratio > 1 and first_over is None:
-                first_over = (*where, name)
-            if bound.zero_gradient[key][index]:
-                zero_gradient.setdefault(name, where)
+        for key, _ in arch.shapes():  # in document order, so the first named is the document's first
+            ratio = ulp_distance(new[key], after[k][key], spec.dtype, floor) / bound.ulps[key]
+            worst = max(worst, float(ratio.max()))
+            if first_over is None and (ratio > 1).any():
+                first_over = (*where, names[key, tuple(int(i) for i in np.argwhere(ratio > 1)[0])])
+            for index in np.argwhere(bound.zero_gradient[key]):
+                zero_gradient.setdefault(names[key, tuple(int(i) for i in index)], where)
         if first_over is not None:  # a step that does not agree decides the verdict: nothing after it can
             break
         for branch in bound.branches:

@@ -177,10 +177,10 @@ def test_a_run_that_stays_within_the_tolerance_is_never_judged_per_step() -> Non
     assert steps.branches == {}
 
 
-def test_a_step_that_does_not_agree_is_a_mismatch_whatever_the_conditioning() -> None:
-    """The chaotic run with Adam written as PyTorch writes it: its first step is off by more than the
-    bound, so no rounding kind can excuse the separation."""
-    spec = CHAOTIC.with_(optimizer=OptimizerConfig("adam", 0.01), epochs=5)
+def test_a_step_that_does_not_agree_is_a_mismatch_whatever_rounding_did_elsewhere() -> None:
+    """The symmetric start with Adam written as PyTorch writes it: the hidden layer's gradients are
+    noise there too, yet the first step is off by more than its bound, so nothing excuses it."""
+    spec = SYMMETRIC.with_(epochs=3)
     result = compare(spec, "adam-pytorch")
     assert result.verdict.startswith("MISMATCH from epoch ")
     assert result.step_check is not None
