@@ -74,6 +74,8 @@ def to_arrays(data: pd.DataFrame, problem: Problem, dtype: str) -> tuple[np.ndar
 def spec_arrays(spec: Spec, data: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(X, Y) in the spec's dtype: ``data`` where given (float64, or already the spec's dtype), else
     the document's rows for a preset and seeded synthetic rows for a network of one's own."""
+    if data is not None and not isinstance(data, tuple):  # an earlier API took the document's DataFrame
+        raise InputError("data must be (X, Y) arrays: comparisons.to_arrays makes them from a DataFrame")
     if data is None:
         if not spec.is_document:
             return synthetic_data(spec)

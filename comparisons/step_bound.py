@@ -36,7 +36,15 @@ from manual.batch.optimizers import Optimizer, OptimizerConfig, make_optimizer
 from manual.batch.training import backward, forward, row_delta
 from manual.network import Architecture, Params
 
-__all__ = ["C_ACTIVATION", "C_OPTIMIZER", "StepBound", "gamma", "gradient_error", "step_bound"]
+__all__ = [
+    "C_ACTIVATION",
+    "C_OPTIMIZER",
+    "StepBound",
+    "gamma",
+    "gradient_error",
+    "slot_bound",
+    "step_bound",
+]
 
 # An activation kernel's own rounding, in u of its output: Keras's (Eigen's) tanh and sigmoid
 # are rational approximations within 1-2 ULP, numpy's within 1, each relative to the output;
@@ -263,3 +271,26 @@ def step_bound(
         g = np.abs(np.asarray(grads[key], dtype=np.float64))
         zero_gradient[key] = (g <= e_g[key]) & (e_g[key] > 0)
     return StepBound(ulps=ulps, zero_gradient=zero_gradient, branches=branches)
+
+
+def slot_bound(
+    config: OptimizerConfig, dtype: str, g: np.ndarray, e_g: np.ndarray, slot: str, after: np.ndarray
+) -> np.ndarray:
+    """The largest |manual - keras| of one slot after a step from the same state, absolute: the
+    slot's sensitivity to the gradient times both sides' gradient error, and each side's own
+    roundings of terms no larger than the slot and the gradient's share of it (first order)."""
+    u = float(np.finfo(dtype).eps) / 2
+    g, e_g, after = (np.abs(np.asarray(a, dtype=np.float64)) for a in (g, e_g, after))
+    sensitivity: float | np.ndarray
+    share: np.ndarray
+    if config.name == "sgd":  # m = mu m - lr g
+        sensitivity, share = config.learning_rate, config.learning_rate * g
+    elif config.name == "adam" and slot == "m":  # m = m + (g - m)(1 - beta_1)
+        sensitivity, share = 1 - config.beta_1, (1 - config.beta_1) * g
+    elif config.name == "adam":  # v = v + (g^2 - v)(1 - beta_2)
+        sensitivity, share = 2 * (1 - config.beta_2) * g, (1 - config.beta_2) * g * g
+    elif config.name == "rmsprop":  # v = rho v + (1 - rho) g^2
+        sensitivity, share = 2 * (1 - config.rho) * g, (1 - config.rho) * g * g
+    else:  # adagrad: s = s + g^2
+        sensitivity, share = 2 * g, g * g
+    return 2 * (sensitivity * e_g + C_OPTIMIZER * u * (after + share))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 
+import numpy as np
 import pytest
 
 from comparisons.comparison import Comparison
@@ -14,7 +15,9 @@ from comparisons.per_step import per_step
 from comparisons.run import initial_params
 from comparisons.spec import Spec
 from comparisons.verdict import compare
-from manual.batch.optimizers import OptimizerConfig
+from manual import Params
+from manual.batch.optimizers import OPTIMIZERS, Adam, OptimizerConfig
+from manual.batch.training import Pieces
 
 # A symmetric start: the hidden layer's true gradient is exactly zero, Adam turns its rounding noise
 # into steps; Keras's own trajectory is well-conditioned, so the separation is the steps' amplified
@@ -233,7 +236,56 @@ def test_the_table_says_what_the_steps_showed(capsys: pytest.CaptureFixture[str]
     assert status == 0
     assert "every step agrees with Keras's from the same state" in out
     assert "  zero-gradient: 6 more parameters, the same way" in out
-    assert out.endswith("1 of 1 runs match Keras after every epoch (1 of them step by step, from Keras's state)\n")
+    assert out.endswith("1 of 1 runs match Keras: 0 after every epoch, 1 step by step from Keras's state\n")
     status, out = run_cli(capsys, *SYMMETRIC_ARGS, "--init", "seed", "--implementation", "adam-pytorch")
     assert status == 1
     assert "the step at epoch 1, step 1 is off at w^1_11 by more than its derived rounding bound: not rounding" in out
+
+
+def _loss_summed(values: np.ndarray) -> np.floating:
+    total: np.floating = np.sum(values)
+    return total
+
+
+class _AdamForgetsM(Adam):
+    """m' is used for the step but never stored: the next step starts from the old m."""
+
+    def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
+        m_before = self.slot("m", key, w).copy()
+        new = super().update(key, w, g)
+        self.state["m"][key] = m_before
+        return new
+
+
+class _AdamNeverCounts(Adam):
+    """The step count never advances: the bias correction stays at t = 1."""
+
+    def apply(self, params: Params, grads: Params) -> Params:
+        return {key: self.update(key, params[key], grads[key]) for key in params}
+
+
+# What a step leaves besides the weights: each wrong alone, the new weights right from Keras's state
+BEYOND_THE_WEIGHTS = {
+    "loss": Pieces(batch_loss=_loss_summed),
+    "the optimizer's slot m of W1": Pieces(optimizers=OPTIMIZERS | {"adam": _AdamForgetsM}),
+    "the optimizer's step count (0, Keras's 1)": Pieces(optimizers=OPTIMIZERS | {"adam": _AdamNeverCounts}),
+}
+
+
+@pytest.mark.parametrize(
+    "named", BEYOND_THE_WEIGHTS, ids=["loss-reported-summed", "slot-never-stored", "count-never-advanced"]
+)
+def test_a_step_is_checked_beyond_its_weights(named: str) -> None:
+    """Each step starts from Keras's weights, slots and count, so a slot never written back, a count
+    never advanced or a loss reported wrong would hide there: each is compared with Keras's too."""
+    spec = Spec(
+        (2, 3, 1),
+        ("tanh", "linear"),
+        optimizer=OptimizerConfig("adam", 0.01),
+        batch_size=2,
+        rows=6,
+        epochs=3,
+        init="random",
+    )
+    steps = per_step(spec, BEYOND_THE_WEIGHTS[named], initial_params(spec))
+    assert steps.first_over == (1, 1, named)

@@ -28,6 +28,7 @@ __all__ = [
     "KERAS_LOSSES",
     "KERAS_PIECES",
     "Pieces",
+    "StepState",
     "backward",
     "batch_loss",
     "batch_rows",
@@ -142,6 +143,17 @@ def batch_rows(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [rows[start : start + batch_size] for rows in order for start in range(0, len(rows), batch_size)]
 
 
+@dataclass(frozen=True)
+class StepState:
+    """After one update: the parameters, the optimizer's slots and step count, and the batch's loss
+    (computed before the update, as Keras's train step reports it)."""
+
+    params: Params
+    slots: dict[str, Params]
+    iterations: int
+    loss: np.floating
+
+
 def step_from(
     arch: Architecture,
     config: OptimizerConfig,
@@ -151,15 +163,17 @@ def step_from(
     X: np.ndarray,
     Y: np.ndarray,
     pieces: Pieces = KERAS_PIECES,
-) -> Params:
+) -> StepState:
     """One update on the batch (X, Y) from a given full state: the parameters, the optimizer's
-    slots (None: the optimizer's own fresh ones) and its step count; the new parameters."""
+    slots (None: the optimizer's own fresh ones) and its step count."""
     opt = make_optimizer(config, X.dtype.name, pieces.optimizers)
     if slots is not None:
         opt.state = {name: copy_params(values) for name, values in slots.items()}
     opt.iterations = iterations
-    outputs, _ = forward(arch, params, X)
-    return opt.apply(params, backward(arch, params, outputs, Y, pieces))
+    outputs, z = forward(arch, params, X)
+    loss = pieces.batch_loss(row_losses(arch.loss, Y, outputs[-1], z))
+    new = opt.apply(params, backward(arch, params, outputs, Y, pieces))
+    return StepState(new, opt.state, opt.iterations, loss)
 
 
 def train_batches(
