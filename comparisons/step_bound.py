@@ -278,7 +278,9 @@ def slot_bound(
 ) -> np.ndarray:
     """The largest |manual - keras| of one slot after a step from the same state, absolute: the
     slot's sensitivity to the gradient times both sides' gradient error, and each side's own
-    roundings of terms no larger than the slot and the gradient's share of it (first order)."""
+    roundings of terms no larger than the slot and the gradient's share of it. A square's
+    sensitivity is taken at |g| + e_g, not |g|: where the gradient is noise (|g| near e_g), the
+    two sides' g^2 differ by as much as their g's sum times their difference."""
     u = float(np.finfo(dtype).eps) / 2
     g, e_g, after = (np.abs(np.asarray(a, dtype=np.float64)) for a in (g, e_g, after))
     sensitivity: float | np.ndarray
@@ -288,9 +290,9 @@ def slot_bound(
     elif config.name == "adam" and slot == "m":  # m = m + (g - m)(1 - beta_1)
         sensitivity, share = 1 - config.beta_1, (1 - config.beta_1) * g
     elif config.name == "adam":  # v = v + (g^2 - v)(1 - beta_2)
-        sensitivity, share = 2 * (1 - config.beta_2) * g, (1 - config.beta_2) * g * g
+        sensitivity, share = 2 * (1 - config.beta_2) * (g + e_g), (1 - config.beta_2) * g * g
     elif config.name == "rmsprop":  # v = rho v + (1 - rho) g^2
-        sensitivity, share = 2 * (1 - config.rho) * g, (1 - config.rho) * g * g
+        sensitivity, share = 2 * (1 - config.rho) * (g + e_g), (1 - config.rho) * g * g
     else:  # adagrad: s = s + g^2
-        sensitivity, share = 2 * g, g * g
+        sensitivity, share = 2 * (g + e_g), g * g
     return 2 * (sensitivity * e_g + C_OPTIMIZER * u * (after + share))
