@@ -23,7 +23,7 @@ from comparisons import cache
 from comparisons.data import spec_arrays
 from comparisons.run import Data, keras_records, keras_run, manual_pieces
 from comparisons.spec import Spec, row_order
-from comparisons.step_bound import gradient_error, slot_bound, step_bound
+from comparisons.step_bound import StepBound, slot_bound, step_bound
 from comparisons.ulp import ulp_distance
 from manual import Params, parameter_names
 from manual.batch.training import Pieces, StepState, batch_rows, step_from
@@ -72,11 +72,9 @@ def keras_states(
 def _rest_of_the_state(
     spec: Spec,
     step: StepState,
-    state: Params,
+    bound: StepBound,
     keras_slots: dict[str, Params],
     keras_loss: np.floating,
-    X: np.ndarray,
-    Y: np.ndarray,
     where: tuple[int, int],
     k: int,
 ) -> tuple[int, int, str] | None:
@@ -87,7 +85,7 @@ def _rest_of_the_state(
         return (*where, f"the optimizer's step count ({step.iterations}, Keras's {k + 1})")
     if sorted(step.slots) != sorted(keras_slots):
         return (*where, f"the optimizer's slots ({', '.join(sorted(step.slots)) or 'none'})")
-    g, e_g, _ = gradient_error(spec.arch, state, X, Y)
+    g, e_g = bound.gradients, bound.errors
     for slot, values in keras_slots.items():
         for key, keras_value in values.items():
             allowed = slot_bound(spec.optimizer, spec.dtype, g[key], e_g[key], slot, keras_value)
@@ -126,7 +124,7 @@ def per_step(spec: Spec, implementation: str | Pieces, params: Params, data: Dat
             for index in np.argwhere(bound.zero_gradient[key]):
                 zero_gradient.setdefault(names[key, tuple(int(i) for i in index)], where)
         if first_over is None:
-            first_over = _rest_of_the_state(spec, step, state, slots[k], losses[k], X[rows], Y[rows], where, k)
+            first_over = _rest_of_the_state(spec, step, bound, slots[k], losses[k], where, k)
         if first_over is not None:  # a step that does not agree decides the verdict: nothing after it can
             break
         for branch in bound.branches:

@@ -66,6 +66,10 @@ class StepBound:
     zero_gradient: Params
     # branches decided by rounding in this batch, e.g. "relu at 0 in layer 2, neuron 3"
     branches: list[str]
+    # the manual side's gradients at the state, and e_g, the bound on either side's error in them:
+    # what the slots' bound (slot_bound) is built from too
+    gradients: Params
+    errors: Params
 
 
 def gamma(n: int, u: float) -> float:
@@ -270,7 +274,7 @@ def step_bound(
         ulps[key] = (rounding + error) / unit
         g = np.abs(np.asarray(grads[key], dtype=np.float64))
         zero_gradient[key] = (g <= e_g[key]) & (e_g[key] > 0)
-    return StepBound(ulps=ulps, zero_gradient=zero_gradient, branches=branches)
+    return StepBound(ulps=ulps, zero_gradient=zero_gradient, branches=branches, gradients=grads, errors=e_g)
 
 
 def slot_bound(

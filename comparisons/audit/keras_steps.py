@@ -12,7 +12,7 @@ import numpy as np
 
 from comparisons import cache
 from comparisons.data import spec_arrays
-from comparisons.run import initial_params, keras_job, keras_records, keras_settings
+from comparisons.run import initial_params, keras_records, keras_run
 from comparisons.spec import Spec, row_order
 from manual.batch.training import batch_rows
 from manual.network import (
@@ -21,7 +21,6 @@ from manual.network import (
     from_keras_weights,
     in_document_order,
     parameter_names,
-    to_keras_weights,
 )
 from reference import runner
 from reference.protocol import unnumbered
@@ -66,17 +65,13 @@ def keras_side(spec: AuditSpec) -> KerasSide:
     """Everything the audit needs from Keras for one run; a function of the spec alone, kept in
     this process (a process auditing many files computes it once) and in the disk cache."""
     context = run_context(spec)
-    arch = spec.arch
-    X, Y = spec_arrays(spec)
-    order = row_order(spec, len(X))
-    weights = to_keras_weights(arch, context["params"])
+    job, settings = keras_run(spec, context["params"])
 
     def compute() -> dict[str, np.ndarray]:
-        job = keras_job(spec) | {"X": X, "Y": Y, "order": order, "batch_size": spec.batch_size}
-        result = runner.run("steps_and_gradients", **job, weights=weights, batches=batch_rows(order, spec.batch_size))
-        return _side_arrays(arch, context["params"], result)
+        result = runner.run("steps_and_gradients", **job, batches=batch_rows(context["order"], spec.batch_size))
+        return _side_arrays(spec.arch, context["params"], result)
 
-    return _read_only(cache.fetch("keras-audit", keras_settings(spec, X, Y, order, weights), compute))
+    return _read_only(cache.fetch("keras-audit", settings, compute))
 
 
 def _side_arrays(arch: Architecture, params: Params, result: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

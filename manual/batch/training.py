@@ -170,10 +170,17 @@ def step_from(
     if slots is not None:
         opt.state = {name: copy_params(values) for name, values in slots.items()}
     opt.iterations = iterations
+    new, loss = _update(arch, opt, params, X, Y, pieces)
+    return StepState(new, opt.state, opt.iterations, loss)
+
+
+def _update(
+    arch: Architecture, opt: Optimizer, params: Params, X: np.ndarray, Y: np.ndarray, pieces: Pieces
+) -> tuple[Params, np.floating]:
+    """One optimizer update on the batch (X, Y), and the batch's loss computed before it."""
     outputs, z = forward(arch, params, X)
     loss = pieces.batch_loss(row_losses(arch.loss, Y, outputs[-1], z))
-    new = opt.apply(params, backward(arch, params, outputs, Y, pieces))
-    return StepState(new, opt.state, opt.iterations, loss)
+    return opt.apply(params, backward(arch, params, outputs, Y, pieces)), loss
 
 
 def train_batches(
@@ -195,9 +202,7 @@ def train_batches(
     for rows in order:
         total, count = dtype(0), dtype(0)
         for batch in batch_rows(rows[None, :], batch_size):
-            outputs, z = forward(arch, current, X[batch])
-            loss = pieces.batch_loss(row_losses(arch.loss, Y[batch], outputs[-1], z))
-            current = opt.apply(current, backward(arch, current, outputs, Y[batch], pieces))
+            current, loss = _update(arch, opt, current, X[batch], Y[batch], pieces)
             total, count = total + loss * dtype(len(batch)), count + dtype(len(batch))  # the loss tracker
         history.append(copy_params(current))
         losses.append(total / count)
