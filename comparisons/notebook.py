@@ -1,15 +1,16 @@
-"""Read a Jupyter notebook as a module of definitions, never running the rest.
+"""A notebook's code cells as a module of definitions, never running the rest.
 
 A learner's notebook defines its functions among cells that read a CSV from a
 Colab path, train for many epochs, plot and ``!pip install``. The audit needs
-only the definitions, so of the code cells, in order, it keeps the statements
-that define things: imports, function and class definitions, and assignments
-whose value is a literal (``lr = 0.001``). Shell (``!``) and magic (``%``) lines
-and every other statement are skipped and counted. An import that no kept
-definition uses is skipped too (TensorFlow for the closing comparison with
+only the definitions, so of the code cells, in the order taken, it keeps the
+statements that define things: imports, function and class definitions, and
+assignments whose value is a literal (``lr = 0.001``). Every other statement is
+skipped and counted, the shell and magic lines IPython turned into calls among
+them (comparisons.cells reads the notebook as IPython does). An import that no
+kept definition uses is skipped too (TensorFlow for the closing comparison with
 Keras, google.colab). A name that a kept definition uses but that the notebook
-never binds anywhere is refused up front, with its cell and line. Standard library only: the audit's child process reads
-notebooks too.
+never binds anywhere is refused up front, with its cell and line. Standard
+library only: the audit's child process builds its module with ``definitions``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,19 @@ import ast
 import builtins
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-__all__ = ["NotebookCode", "NotebookError", "cell_filename", "cell_source", "notebook_sources", "read_notebook"]
+__all__ = [
+    "NotebookCode",
+    "NotebookError",
+    "bound_at_top",
+    "cell_filename",
+    "cell_source",
+    "code_cells",
+    "defines",
+    "definitions",
+    "functions_defined",
+    "notebook_sources",
+]
 
 
 class NotebookError(ValueError):
@@ -31,9 +42,13 @@ class NotebookError(ValueError):
 class NotebookCode:
     cells: int  # code cells
     kept: list[tuple[int, ast.stmt]]  # (cell number among all the cells, statement), in order
-    skipped: int  # statements and shell/magic lines not run
+    skipped: int  # statements (shell and magic lines among them) not run
     # names bound only by statements the audit does not run: name -> (cell, line)
     skipped_names: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the cells taken, as Python (IPython's transformation done), in the order taken: what the child runs
+    sources: tuple[tuple[int, str], ...] = ()
+    order: str = "document"  # or "execution": every code cell has an execution count
+    selected: tuple[int, int] | None = None  # --cells A-B, where the learner chose
 
 
 def cell_filename(path: str, cell: int) -> str:
@@ -49,21 +64,6 @@ def cell_source(cell: dict[str, object]) -> str:
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
         return "".join(source)
     raise NotebookError("not a notebook (a cell's source is neither text nor a list of lines)")
-
-
-def _without_shell_and_magic(source: str) -> tuple[str, int]:
-    """The cell with ``!cmd`` and ``%magic`` lines blanked (line numbers kept), and how many there were."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):  # a cell magic: the whole cell is not Python
-        return "", 1
-    out, dropped = [], 0
-    for line in lines:
-        if line.lstrip().startswith(("!", "%")):
-            out.append("")
-            dropped += 1
-        else:
-            out.append(line)
-    return "\n".join(out), dropped
 
 
 def _is_literal(node: ast.expr) -> bool:
@@ -97,7 +97,7 @@ def _definition_runs_nothing(statement: ast.FunctionDef | ast.AsyncFunctionDef |
         return False
     if isinstance(statement, ast.ClassDef):
         return all(_inert(b) for b in statement.bases) and all(
-            (_defines(s) and not isinstance(s, ast.Import | ast.ImportFrom))
+            (defines(s) and not isinstance(s, ast.Import | ast.ImportFrom))
             or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
             or isinstance(s, ast.Pass)
             for s in statement.body
@@ -109,7 +109,7 @@ def _definition_runs_nothing(statement: ast.FunctionDef | ast.AsyncFunctionDef |
     return all(_inert(d) for d in [*args.defaults, *args.kw_defaults, *annotations, statement.returns])
 
 
-def _defines(statement: ast.stmt) -> bool:
+def defines(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.Import | ast.ImportFrom):
         return True
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -121,7 +121,7 @@ def _defines(statement: ast.stmt) -> bool:
     return False
 
 
-def _bound_at_top(statement: ast.stmt) -> set[str]:
+def bound_at_top(statement: ast.stmt) -> set[str]:
     """Every name a top-level statement binds in the module, wherever in it."""
     names: set[str] = set()
     if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -163,6 +163,15 @@ def _free_names(definition: ast.stmt) -> list[ast.Name]:
 def notebook_sources(text: str, kind: str) -> list[tuple[int, str]]:
     """(number, source) of the notebook's cells of one kind ("code", "markdown"), each numbered
     by its place among all the cells, as Jupyter shows them; NotebookError if it is no notebook."""
+    return [(number, source) for number, source, _ in _cells(text, kind)]
+
+
+def code_cells(text: str) -> list[tuple[int, str, int | None]]:
+    """(number, source, execution count or None) of the notebook's code cells."""
+    return _cells(text, "code")
+
+
+def _cells(text: str, kind: str) -> list[tuple[int, str, int | None]]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
@@ -170,46 +179,49 @@ def notebook_sources(text: str, kind: str) -> list[tuple[int, str]]:
     cells = document.get("cells") if isinstance(document, dict) else None
     if not isinstance(cells, list):
         raise NotebookError("not a notebook (no list of cells)")
-    return [
-        (number, cell_source(cell))
-        for number, cell in enumerate(cells, start=1)
-        if isinstance(cell, dict) and cell.get("cell_type") == kind
-    ]
+    found = []
+    for number, cell in enumerate(cells, start=1):
+        if isinstance(cell, dict) and cell.get("cell_type") == kind:
+            count = cell.get("execution_count")
+            found.append((number, cell_source(cell), count if isinstance(count, int) else None))
+    return found
 
 
-def read_notebook(path: Path) -> NotebookCode:
-    """The notebook's definitions; NotebookError naming the cell and line if it cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise NotebookError(f"cannot be read ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise NotebookError("not a notebook (not UTF-8 text)") from None
-    code_cells = notebook_sources(text, "code")
+def functions_defined(code: NotebookCode) -> dict[str, list[int]]:
+    """Each top-level function the kept definitions make, with the cells that define it, in order."""
+    defined: dict[str, list[int]] = {}
+    for cell, statement in code.kept:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef):
+            defined.setdefault(statement.name, []).append(cell)
+    return defined
+
+
+def definitions(filename: str, sources: list[tuple[int, str]], cells: int) -> NotebookCode:
+    """The definitions of these cells (already Python: IPython's transformation done), in the
+    order given; NotebookError naming the cell and line if one cannot be read. ``cells``: how
+    many code cells the notebook has in all."""
     kept: list[tuple[int, ast.stmt]] = []
     skipped, bound_kept = 0, set()
     bound_skipped: dict[str, tuple[int, int]] = {}
-    for number, text in code_cells:
-        source, dropped = _without_shell_and_magic(text)
-        skipped += dropped
+    for number, source in sources:
         try:
-            tree = ast.parse(source, filename=cell_filename(str(path), number))
+            tree = ast.parse(source, filename=cell_filename(filename, number))
         except SyntaxError as error:
             raise NotebookError(f"cell {number}, line {error.lineno}: not valid Python: {error.msg}") from None
         for statement in tree.body:
-            if _defines(statement):
+            if defines(statement):
                 kept.append((number, statement))
-                bound_kept |= _bound_at_top(statement)
+                bound_kept |= bound_at_top(statement)
             else:
                 skipped += 1
-                for name in _bound_at_top(statement):
+                for name in bound_at_top(statement):
                     bound_skipped.setdefault(name, (number, statement.lineno))
     # an import no kept definition uses is not run either: the notebook's last cells often import
     # TensorFlow to compare with Keras, and google.colab exists only on Colab
     used = {use.id for _, statement in kept for use in _free_names(statement)}
     imports = [(n, st) for n, st in kept if isinstance(st, ast.Import | ast.ImportFrom)]
     for number, statement in imports:
-        if not _bound_at_top(statement) & used:
+        if not bound_at_top(statement) & used:
             kept.remove((number, statement))
             skipped += 1
     known = bound_kept | set(bound_skipped) | set(dir(builtins)) | {"__name__", "__file__", "get_ipython", "display"}
@@ -218,4 +230,4 @@ def read_notebook(path: Path) -> NotebookCode:
             if use.id not in known:
                 raise NotebookError(f"cell {number}, line {use.lineno}: name {use.id!r} is used but never defined")
     only_skipped = {name: where for name, where in bound_skipped.items() if name not in bound_kept}
-    return NotebookCode(cells=len(code_cells), kept=kept, skipped=skipped, skipped_names=only_skipped)
+    return NotebookCode(cells, kept, skipped, only_skipped, tuple(sources))

@@ -114,9 +114,11 @@ LAYERS = [
         "audit.protocol",
         "audit.limits",
         "audit.returns",
+        "audit.choice",
     },
-    {"spec", "formulas.derive", "testing", "folders", "audit.worker", "audit.sandbox"},
+    {"spec", "formulas.derive", "testing", "folders", "audit.sandbox", "audit.layouts", "cells"},
     {
+        "audit.user_code",
         "render.columns",
         "render.page",
         "render.plots",
@@ -127,6 +129,7 @@ LAYERS = [
         "audit.render.tables",
     },
     {
+        "audit.worker",
         "render.text",
         "render.json",
         "render.markdown",
@@ -142,7 +145,7 @@ LAYERS = [
     {"per_step"},
     {"verdict"},
     {"audit.model", "audit.keras_steps", "audit.isolation", "report", "formulas.gradients", "formulas.sheet"},
-    {"formulas.audit"},
+    {"formulas.audit", "audit.discover"},
     {"audit.divergence", "audit.known_bugs"},
     {"audit.auditor"},
     {"audit.grade", "audit.api", "bench"},
@@ -226,21 +229,24 @@ def test_the_two_manual_stacks_never_import_each_other(stack: str, other: str) -
             assert upward == set(), f"{path.relative_to(ROOT)} imports {upward}"
 
 
+# The worker's own parts, split off for size: what the learner's code is called through
+WORKER_PARTS = ("audit.limits", "audit.returns", "audit.layouts", "audit.choice", "audit.user_code")
+
+
 def test_the_worker_knows_only_the_protocol_the_notebook_reader_and_manual() -> None:
     """The worker runs the learner's code: what it imports runs beside that code, so it takes the
-    job and the result from audit/protocol.py and nothing else of the harness (limits.py and
-    returns.py are its own parts, split off for size)."""
-    assert _module_imports(MODULES["audit.worker"]) == {"audit.protocol", "audit.limits", "audit.returns", "notebook"}
-    for part in ("audit.limits", "audit.returns"):
-        assert _module_imports(MODULES[part]) <= {"audit.protocol", "notebook"}, part
-    tops = {
-        (node.module or "").split(".")[0]
-        for node in ast.walk(ast.parse(MODULES["audit.worker"].read_text()))
-        if isinstance(node, ast.ImportFrom) and node.level == 0
-    } | {
-        alias.name.split(".")[0]
-        for node in ast.walk(ast.parse(MODULES["audit.worker"].read_text()))
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    assert tops - set(sys.stdlib_module_names) == {"numpy", "comparisons", "manual"}
+    job and the result from audit/protocol.py and nothing else of the harness but its own parts;
+    IPython's transformation of a notebook's cells is the parent's (comparisons/cells.py)."""
+    assert _module_imports(MODULES["audit.worker"]) == {"audit.protocol", *WORKER_PARTS}
+    for part in WORKER_PARTS:
+        assert _module_imports(MODULES[part]) <= {"audit.protocol", "notebook", *WORKER_PARTS}, part
+    for name in ("audit.worker", *WORKER_PARTS):
+        tree = ast.parse(MODULES[name].read_text())
+        tops = {
+            (node.module or "").split(".")[0]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+        } | {
+            alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        assert tops - set(sys.stdlib_module_names) <= {"numpy", "comparisons", "manual"}, name

@@ -214,7 +214,12 @@ GOOD_BODY = "    return ({'W1': params['W1'], 'b1': params['b1'], 'W2': params['
             "not valid Python: expected ':' at line 1",
             id="syntax",
         ),
-        pytest.param("import numpy\n", "defines no function 'step'", id="no-function"),
+        pytest.param(
+            "import numpy\n",
+            "defines no function 'step', and none has the step's form (params, x, y, lr) -> (params, loss); "
+            "it defines no function at all; choose one with FILE:NAME (grade: --func NAME)",
+            id="no-function",
+        ),
         pytest.param("step = 3\n", "'step' is a int, not a function", id="not-callable"),
         pytest.param(
             "def step(params, x):\n    pass\n",
@@ -276,7 +281,8 @@ GOOD_BODY = "    return ({'W1': params['W1'], 'b1': params['b1'], 'W2': params['
         ),
         pytest.param(
             "def step(params, x, y, lr):\n    while True:\n        pass\n",
-            "step did not finish within 3 s, stopped at init seed (epoch 1, step 1); an endless loop?",
+            "step did not finish within 3 s, stopped at init seed while trying each layout and group of definitions "
+            "(epoch 1, step 1); an endless loop?",
             id="endless-loop",
         ),
     ],
@@ -293,9 +299,9 @@ def test_bad_input_is_one_line_and_exit_2(
 
 def test_json_errors_go_to_stdout_as_well(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """A grader that reads stdout gets an object for every exit-2 case, bad options included."""
-    path = _bad(tmp_path, "import numpy\n")
+    path = _bad(tmp_path, "step = 3\n")
     status, out, err = audit(capsys, str(path), "--problem", "regression", "--json")
-    message = f"{path}: defines no function 'step'"
+    message = f"{path}: 'step' is a int, not a function"
     assert (status, json.loads(out), err) == (
         2,
         {"verdict": "error", "error": message},

@@ -89,7 +89,7 @@ _AUDIT = {
     "contract": "step",
     "forward": "L_layer_forward",
     "update": "update_parameters",
-    "layout": "keras",
+    "layout": None,
     "problem": None,
     "layers": None,
     "activations": None,
@@ -168,12 +168,13 @@ _SHEET = {"network": None, "layers": None, "activations": None, "loss": "mean_sq
             | {"optimizer": "sgd", "lr": 0.01},
             id="bench-loss-sgd",
         ),
-        pytest.param("audit", ["x.py"], _AUDIT | {"target": "x.py", "sandbox": False}, id="audit"),
+        pytest.param("audit", ["x.py"], _AUDIT | {"target": "x.py", "sandbox": False, "cells": None}, id="audit"),
         pytest.param(
             "audit",
             ["x.py", "--layers", "3,4,2", "--loss", "categorical_crossentropy"],
             _AUDIT
-            | {"target": "x.py", "sandbox": False, "layers": (3, 4, 2), "loss": "categorical_crossentropy"}
+            | {"target": "x.py", "sandbox": False, "cells": None, "layers": (3, 4, 2)}
+            | {"loss": "categorical_crossentropy"}
             | {"activations": ("tanh", "softmax"), "lr": 0.01},  # Keras's SGD: the step contract's update
             id="audit-layers",
         ),

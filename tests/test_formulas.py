@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from comparisons.cli import main
-from comparisons.formulas.audit import evaluate
+from comparisons.errors import InputError
+from comparisons.formulas.audit import audit_page, audit_sheet, evaluate
 from comparisons.formulas.derive import derive_sheet
 from comparisons.formulas.gradients import environment, points
 from comparisons.formulas.latex import find_formulas
+from comparisons.formulas.sheet import read_sheet
 from comparisons.problems import PROBLEMS
 from manual import parameter_names
 from manual.row.formulas import classification_gradients, regression_gradients
@@ -223,6 +225,166 @@ def test_sheet_without_formulas_and_missing_file(capsys: pytest.CaptureFixture[s
     status, _, err = run(capsys, "check")
     assert status == 2
     assert "formulas needs an action, audit or derive, not 'check'" in err
+
+
+UNCLOSED = r"\frac{\partial L}{\partial w^2_{11}} = -2(y-\hat{y}"
+UPDATE_RULE = r"w_{n} = w_{o} - \eta\frac{{\partial L}}{{\partial w_{o}}}"
+NO_SUCH_QUANTITY = r"\frac{\partial L}{\partial w^2_{11}} = -2 O_{31}"
+READABLE = r"\frac{\partial L}{\partial b_{21}} = -2(y-\hat{y})"
+NOT_PARSED = "not of the form \\frac{\\partial L}{\\partial PARAMETER} = EXPRESSION"
+
+UNREADABLE = [
+    pytest.param(
+        [UNCLOSED, UPDATE_RULE],
+        "regression",
+        "2 lines mention a derivative but none parses "
+        "(line 4: cannot read the formula: expected ')', found the end at column 52)",
+        id="none-parses",
+    ),
+    pytest.param(
+        [UPDATE_RULE, UNCLOSED],
+        "auto",
+        f"2 lines mention a derivative but none parses (line 4: {NOT_PARSED})",
+        id="none-parses-auto",
+    ),
+    pytest.param(
+        [UPDATE_RULE],
+        "classification",
+        f"1 line mentions a derivative but it does not parse (line 4: {NOT_PARSED})",
+        id="one-line-that-does-not-parse",
+    ),
+    pytest.param(
+        [NO_SUCH_QUANTITY, UPDATE_RULE],
+        "regression",
+        "2 lines mention a derivative but none is a formula in the regression network's quantities "
+        "(line 4: column 43: the network has no quantity O_31)",
+        id="no-such-quantity",
+    ),
+    pytest.param(
+        [UPDATE_RULE, NO_SUCH_QUANTITY],
+        "auto",
+        "2 lines mention a derivative but none is a formula in any of the document's networks' quantities "
+        f"(line 4: {NOT_PARSED})",
+        id="no-such-quantity-auto",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lines", "network", "problem"), UNREADABLE)
+def test_a_sheet_in_which_no_formula_could_be_read_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    network: str,
+    problem: str,
+) -> None:
+    """Once "0 of 0 formulas correct" and exit 1, a verdict on nothing: now bad input, with the first
+    line that could not be read and why; nothing written, to stdout or beside the sheet."""
+    monkeypatch.chdir(tmp_path)
+    path = sheet(tmp_path, *lines)
+    message = f"{path}: no formula could be read: {problem}"
+    status, out, err = run(capsys, "audit", str(path), "--network", network)
+    assert (status, out, err) == (2, "", f"python -m comparisons: error: {message}\n")
+    status, out, err = run(capsys, "audit", str(path), "--network", network, "--json")
+    assert (status, json.loads(out), err) == (
+        2,
+        {"verdict": "error", "error": message},
+        f"python -m comparisons: error: {message}\n",
+    )
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_a_notebook_in_which_no_formula_could_be_read_names_the_cell(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write_notebook(tmp_path / "page.ipynb", ("code", READABLE), ("markdown", f"# notes\n\n{UNCLOSED}"))
+    status, out, err = run(capsys, "audit", str(path), "--network", "regression")
+    assert (status, out) == (2, "")
+    assert err == (
+        f"python -m comparisons: error: {path}: no formula could be read: 1 line mentions a derivative but it "
+        "does not parse (cell 2, line 3: cannot read the formula: expected ')', found the end at column 52)\n"
+    )
+
+
+def audit_in_python(path: Path, network: str) -> object:
+    read = read_sheet(path)
+    return audit_page(read) if network == "auto" else audit_sheet(read, network)
+
+
+@pytest.mark.parametrize(
+    ("lines", "network"),
+    [
+        pytest.param([UNCLOSED], "regression", id="none-parses"),
+        pytest.param([NO_SUCH_QUANTITY], "regression", id="no-such-quantity"),
+        pytest.param([NO_SUCH_QUANTITY], "auto", id="no-such-quantity-auto"),
+    ],
+)
+def test_the_python_api_refuses_a_sheet_in_which_no_formula_could_be_read(
+    tmp_path: Path, lines: list[str], network: str
+) -> None:
+    """What the CLI says comes from read_sheet and the audits themselves: a notebook calling them hears it too."""
+    path = sheet(tmp_path, *lines)
+    with pytest.raises(InputError, match="no formula could be read") as raised:
+        audit_in_python(path, network)
+    assert str(raised.value).startswith(f"{path}: ")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("\n\n  \n", id="blank-lines"),
+        pytest.param("# my formulas\n\nSome prose that is not a formula.\n", id="prose"),
+        pytest.param(f"% {UPDATE_RULE}\n", id="latex-comment"),
+    ],
+)
+def test_a_sheet_without_a_line_about_a_derivative_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "sheet.md"
+    path.write_text(text)
+    for network in ("regression", "auto"):
+        status, out, err = run(capsys, "audit", str(path), "--network", network)
+        assert (status, out) == (2, "")
+        assert err == (
+            f"python -m comparisons: error: {path}: no formula of the form "
+            "\\frac{\\partial L}{\\partial PARAMETER} = ...\n"
+        )
+
+
+@pytest.mark.parametrize(
+    ("lines", "network", "summary"),
+    [
+        pytest.param(
+            [UNCLOSED, READABLE],
+            "regression",
+            "1 of 1 formulas correct for the regression network; missing: w^1_11, w^1_12, w^1_21, w^1_22, b_11, "
+            "b_12, w^2_11, w^2_21; labelled twice: none; skipped: 1 line",
+            id="one-unparsable-one-correct",
+        ),
+        pytest.param(
+            [NO_SUCH_QUANTITY, r"\frac{\partial L}{\partial b_{21}} = 2(y-\hat{y})"],
+            "regression",
+            "0 of 1 formulas correct for the regression network; missing: w^1_11, w^1_12, w^1_21, w^1_22, b_11, "
+            "b_12, w^2_11, w^2_21, b_21; labelled twice: none; skipped: 1 line",
+            id="one-unknown-quantity-one-sign-slip",
+        ),
+        pytest.param(
+            [UPDATE_RULE, READABLE],
+            "auto",
+            "skipped: 1 line that mentions a derivative but could not be read",
+            id="one-unparsable-one-correct-auto",
+        ),
+    ],
+)
+def test_a_sheet_with_a_readable_formula_keeps_exit_1_for_its_skipped_lines(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, lines: list[str], network: str, summary: str
+) -> None:
+    status, out, err = run(capsys, "audit", str(sheet(tmp_path, *lines)), "--network", network)
+    assert (status, err) == (1, "")
+    assert out.splitlines()[-1] == summary
 
 
 def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:

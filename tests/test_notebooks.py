@@ -99,7 +99,13 @@ def test_the_tutorial_notebook_as_it_circulates_reads_as_its_py_adaptation(
     assert nb["first_divergence"] == py["first_divergence"]
     assert nb["diagnosis"] == py["diagnosis"]
     # 10**9 is no literal: the epochs assignment is skipped with the loop
-    assert nb["notebook"] == {"code_cells": 9, "definitions": 6, "skipped_statements": 13}
+    assert nb["notebook"] == {
+        "code_cells": 9,
+        "definitions": 6,
+        "skipped_statements": 13,
+        "order": "document",
+        "cells": None,
+    }
     assert py["notebook"] is None
 
 
@@ -114,7 +120,13 @@ def test_the_tutorial_contract_on_a_corrected_notebook(
     # kept: import numpy, two functions, update_parameters, and `parameters = {}` (a literal);
     # skipped: !pip, %matplotlib, four imports nothing kept uses, the two reading cells' statements,
     # the training loop, the two plotting statements
-    assert report["notebook"] == {"code_cells": 6, "definitions": 5, "skipped_statements": 11}
+    assert report["notebook"] == {
+        "code_cells": 6,
+        "definitions": 5,
+        "skipped_statements": 11,
+        "order": "document",
+        "cells": None,
+    }
 
 
 @pytest.mark.parametrize("problem", ["regression", "classification"])
@@ -156,7 +168,11 @@ def bad(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> str:
 def test_a_missing_forward_function_is_named(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     update = CORRECT_UPDATE.replace("ERROR", ERROR["regression"]).replace("SLOPE", "1")
     path = notebook(tmp_path / "nb.ipynb", *around(update))
-    assert bad(capsys, path, "--contract", "tutorial") == f"{path}: defines no function 'L_layer_forward'"
+    assert bad(capsys, path, "--contract", "tutorial") == (
+        f"{path}: defines no function 'L_layer_forward', and none has the forward pass's form "
+        "(X, parameters) -> (y_hat, A1); it defines: update_parameters(parameters, y, y_hat, A1, X, lr) (cell 3); "
+        "choose one with --forward NAME"
+    )
 
 
 def test_a_signature_that_fits_no_contract_says_which_was_tried(
@@ -240,8 +256,16 @@ def step(params, x, y, lr):
 
 
 def test_the_step_contract_in_columns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given, or found as the only layout in which the first step runs."""
     path = tmp_path / "columns.py"
     path.write_text(STEP_IN_COLUMNS)
     status, report, _ = audit(capsys, str(path), "--problem", "regression", "--layout", "columns")
-    assert (status, report["verdict"]) == (0, "match")
-    assert bad(capsys, path).endswith("step raised AssertionError: (epoch 1, step 1) (columns.py line 6)")
+    assert (status, report["verdict"], report["notes"]) == (0, "match", [])
+    status, report, _ = audit(capsys, str(path), "--problem", "regression")
+    assert (status, report["verdict"], report["layout"]) == (0, "match", "columns")
+    assert report["notes"] == [
+        "layout: columns (W (n_in, n_out)), the only one in which your first step runs (--layout chooses)"
+    ]
+    assert bad(capsys, path, "--layout", "keras").endswith(
+        "step raised AssertionError: (epoch 1, step 1) (columns.py line 6)"
+    )

@@ -22,14 +22,19 @@ from typing import Any
 import numpy as np
 
 from comparisons.audit import protocol, sandbox
+from comparisons.audit.choice import Choice, choose
 from comparisons.audit.diagnosis import deviates, deviation_score, diagnose, gradient_distance
+from comparisons.audit.discover import Group, find_functions, groups, top_level
 from comparisons.audit.divergence import as_table, first_divergence, forced_steps
+from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
-from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras_side
+from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras_side, run_context
 from comparisons.audit.known_bugs import find_known_bugs
+from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
+from comparisons.cells import read_notebook
 from comparisons.errors import InputError
-from comparisons.notebook import NotebookCode, NotebookError, read_notebook
+from comparisons.notebook import NotebookCode, NotebookError, functions_defined
 from comparisons.spec import Spec
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
@@ -37,18 +42,20 @@ from comparisons.ulp import relative_distance
 __all__ = ["audit", "check_auditable", "check_source", "measure"]
 
 
-def check_source(path: Path) -> NotebookCode | None:
+def check_source(path: Path, cells: tuple[int, int] | None = None) -> NotebookCode | None:
     """Refuse, without running it, a file that is missing or is not Python (or a notebook of it).
-    For a notebook, what of it the audit will run."""
+    For a notebook, what of it the audit will run (``cells``: only cells A-B)."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a file")
     if path.suffix == ".ipynb":
         try:
-            return read_notebook(path)
+            return read_notebook(path, cells)
         except NotebookError as error:
             raise InputError(f"{path}: {error}") from None
+    if cells is not None:
+        raise InputError(f"{path}: --cells chooses a notebook's cells; this is a .py file")
     try:
         source = path.read_bytes().decode("utf-8")
     except OSError as error:
@@ -84,16 +91,64 @@ def check_auditable(spec: Spec, contract: Contract) -> None:
             f"the audit replays each step from Keras's state, which plain SGD alone needs: "
             f"{opt.name}{' with momentum' if opt.momentum else ''} carries state between steps"
         )
-    if contract.kind != "step" or contract.layout != "keras":
+    if contract.kind != "step" or contract.layout not in (None, "keras"):
         raise InputError(
             "a network of your own is audited by the step contract in Keras's layout: step(params, x, y, lr)"
         )
 
 
-def _job(path: Path, contract: Contract, spec: AuditSpec, contexts: dict[str, Any]) -> dict[str, Any]:
+def _job(
+    path: Path,
+    contract: Contract,
+    spec: AuditSpec,
+    contexts: dict[str, Any],
+    notebook: NotebookCode | None = None,
+    probe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     arch = arch_of(spec)
     where = str(path.resolve()) if path.exists() else str(path)
-    return protocol.make_job(where, contract.job(), list(arch.sizes), arch.loss, contexts)
+    cells = None if notebook is None else list(notebook.sources)
+    return protocol.make_job(where, contract.job(), list(arch.sizes), arch.loss, contexts, cells, probe)
+
+
+_PROBE_INIT = "seed"  # the problem is told by the forward pass at this init, on the first row
+
+
+def _probe(base: AuditSpec, contract: Contract, candidates: list[Group] | None) -> dict[str, Any] | None:
+    """What the child tries before it runs: every group of definitions, in every layout left
+    open, on the problem's first step and (the tutorial's contract) on the other problem's.
+    None where nothing is open: a network of the user's, or one group in a layout given."""
+    several = candidates is not None and len(candidates) > 1
+    if not base.is_document or (contract.layout is not None and not several and contract.kind == "step"):
+        return None
+    # one epoch: the first step is all the probe takes, and a short run is quickly cached
+    specs = [base.with_(init=_PROBE_INIT, epochs=1)]
+    if contract.kind == "tutorial":
+        other = next(p for p in ("regression", "classification") if p != base.problem)
+        specs.append(
+            Spec.document(other, dtype=base.dtype, epochs=1, order=base.order, init=_PROBE_INIT, seed=base.seed)
+        )
+    return {
+        "groups": [None] if not candidates else [group.upto for group in candidates],
+        "layouts": list(LAYOUTS) if contract.layout is None else [contract.layout],
+        "contexts": [run_context(spec) for spec in specs],
+        "init": _PROBE_INIT,
+        "expected": [float(keras_side(spec).losses[0]) for spec in specs],
+        "threshold": AUDIT_THRESHOLDS[base.dtype],
+        "floor": AUDIT_FLOOR,
+    }
+
+
+def _choice(probe: dict[str, Any], outcome: dict[str, Any], contract: Contract) -> Choice:
+    """The child's choice, made again from what it sent back."""
+    return choose(
+        outcome[protocol.PROBE_LOSSES],
+        np.asarray(probe["expected"]),
+        probe["threshold"],
+        probe["floor"],
+        probe["layouts"],
+        DEFAULT_LAYOUT[contract.kind],
+    )
 
 
 def audit(
@@ -106,6 +161,7 @@ def audit(
     known_bugs: bool = True,
     functions: dict[str, Callable[..., Any]] | None = None,
     sandboxed: bool = False,
+    cells: tuple[int, int] | None = None,
 ) -> Audit:
     """Audit the user's code in ``path`` (a .py file or a notebook; ``contract`` a Contract, or
     the step function's name) under each init. ``memory``: the child process's limit in MiB;
@@ -113,7 +169,8 @@ def audit(
     ``known_bugs``: on a divergence, also search the catalogue for a set that reproduces it.
     ``functions``: the user's functions themselves, by the contract's names (the Python API):
     they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
-    bubblewrap (comparisons.audit.sandbox). ``base`` not a preset: a network of the user's, trained
+    bubblewrap (comparisons.audit.sandbox). ``cells``: a notebook's cells A-B only. ``base`` not a
+    preset: a network of the user's, trained
     by plain SGD (the step has no state to carry), in batches of its batch size; the
     per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
@@ -123,15 +180,44 @@ def audit(
         raise InputError("functions given in this process cannot run in the sandbox: give their file")
     if sandboxed and sandbox.problem() is not None:
         raise InputError(str(sandbox.problem()))
-    notebook = check_source(path) if functions is None else None
+    notes: list[str] = []
+    notebook, candidates = None, None
+    if functions is None:
+        notebook = check_source(path, cells)
+        source = None if notebook is not None else path.read_text(encoding="utf-8")
+        found = find_functions(str(path), contract, top_level(notebook, source))
+        contract, notes = found.contract, list(found.notes)
+        if notebook is not None:
+            names = [contract.func] if contract.kind == "step" else [contract.forward, contract.update]
+            notes += _redefined(notebook, names)
+            candidates = groups(notebook, names)
+            if not candidates:  # a name defined only after a redefinition of another: the last definitions
+                candidates = None
+    elif contract.layout is None:
+        contract = replace(contract, layout=DEFAULT_LAYOUT[contract.kind])
+    if not base.is_document and contract.layout is None:
+        contract = replace(contract, layout="keras")
+    probe = _probe(base, contract, candidates)
     specs = {init: base.with_(init=init) for init in inits}
     sides = {init: keras_side(spec) for init, spec in specs.items()}
     contexts = {init: job_context(spec, sides[init]) for init, spec in specs.items()}
-    job = _job(path, contract, base, contexts)
+    job = _job(path, contract, base, contexts, notebook, probe)
     if functions is not None:
         job["functions"] = functions
         memory = None
     outcome = user_runs(path, contract.label, job, timeout, memory, sandboxed)
+    layout = contract.layout or DEFAULT_LAYOUT[contract.kind]
+    if probe is not None:
+        choice = _choice(probe, outcome, contract)
+        if choice.group is None:
+            raise InputError(f"{path}: {_no_group(base, candidates or [], choice, notebook)}")
+        layout = choice.layout
+        notes += _chosen(base, contract, candidates, choice, notebook)
+    if protocol.SHAPE in outcome:
+        notes.append(
+            f"{contract.forward} returns y_hat of shape {outcome[protocol.SHAPE]}, not (1, 1): the audit takes "
+            "y_hat[0][0], as the tutorial's loop does"
+        )
     threshold = AUDIT_THRESHOLDS[base.dtype]
     arch = arch_of(base)
     runs, forced, users, traces = [], [], {}, {}
@@ -169,10 +255,105 @@ def audit(
         notebook=notebook,
         traces=traces,
         per_parameter=base.is_document,
+        notes=notes,
+        functions={"step": contract.func}
+        if contract.kind == "step"
+        else {"forward": contract.forward, "update": contract.update},
+        layout=layout,
     )
     diverged = any(r.divergence is not None or r.forced_divergence is not None for r in runs)
     if diverged and base.is_document:
         findings = diagnose(arch, base.learning_rate, base.dtype, forced)
         bugs = find_known_bugs(specs, contexts, users, threshold) if known_bugs else None
+        if protocol.SHAPE in outcome:
+            findings = [_with_shape(f, contract.forward, outcome[protocol.SHAPE]) for f in findings]
         result = replace(result, findings=findings, bugs=bugs)
     return result
+
+
+def _with_shape(finding: Finding, forward: str, shape: str) -> Finding:
+    """A forward finding says what the learner's forward pass returned."""
+    if finding.kind != "forward":
+        return finding
+    return replace(finding, message=f"{finding.message} ({forward} returns y_hat of shape {shape}, not (1, 1))")
+
+
+def _cells_text(cells: list[int]) -> str:
+    return " and ".join(map(str, cells)) if len(cells) <= 2 else ", ".join(map(str, cells[:-1])) + f" and {cells[-1]}"
+
+
+def _redefined(notebook: NotebookCode, names: list[str]) -> list[str]:
+    """Each function the contract uses that the notebook defines more than once, with its cells."""
+    defined = functions_defined(notebook)
+    return [
+        f"{name} is defined more than once, in cells {_cells_text(defined[name])} (--cells A-B audits the "
+        "definitions as they stand after cell B)"
+        for name in names
+        if len(defined.get(name, [])) > 1
+    ]
+
+
+def _first_cell(notebook: NotebookCode | None) -> int:
+    return notebook.sources[0][0] if notebook is not None and notebook.sources else 1
+
+
+def _chosen(
+    base: AuditSpec, contract: Contract, candidates: list[Group] | None, choice: Choice, notebook: NotebookCode | None
+) -> list[str]:
+    """What the probe chose, and why, in the learner's terms."""
+    notes = []
+    problem, other = base.problem, next(p for p in ("regression", "classification") if p != base.problem)
+    first = _first_cell(notebook)
+    if candidates is not None and len(candidates) > 1 and choice.group is not None:
+        taken = candidates[choice.group]
+        why = (
+            f"its forward pass gives Keras's {problem} loss on the first row"
+            if choice.matches[choice.group]
+            else f"no group's forward pass gives Keras's {problem} loss on the first row: the last, as the notebook "
+            "leaves them"
+        )
+        rest = [
+            f"{group.describe(first)}{f' ({other})' if choice.others[g] else ''}"
+            for g, group in enumerate(candidates)
+            if g != choice.group
+        ]
+        notes.append(
+            f"audited the definitions of {taken.describe(first)}: {why}; not {'; '.join(rest)} (--cells chooses)"
+        )
+    elif contract.kind == "tutorial" and not choice.matches[-1] and choice.others[-1]:
+        notes.append(
+            f"{contract.forward} gives Keras's {other} loss on the first row, not the {problem} one: "
+            f"is this the {other} problem's code (--problem {other})?"
+        )
+    if contract.layout is None:
+        if choice.ambiguous:
+            notes.append(
+                f"layout: {choice.layout}, the contract's own; your first step runs in more than one "
+                f"({', '.join(choice.runs)}): --layout chooses"
+            )
+        elif choice.runs:
+            notes.append(
+                f"layout: {choice.layout} (W {_w_shape(choice.layout)}), the only one in which your first step "
+                f"{_GIVES if len(choice.runs) > 1 else 'runs'} (--layout chooses)"
+            )
+    return notes
+
+
+_GIVES = "gives Keras's loss"
+
+
+def _w_shape(layout: str) -> str:
+    return "(n_out, n_in)" if layout == "out-in" else "(n_in, n_out)"
+
+
+def _no_group(base: AuditSpec, candidates: list[Group], choice: Choice, notebook: NotebookCode | None) -> str:
+    first = _first_cell(notebook)
+    other = next(p for p in ("regression", "classification") if p != base.problem)
+    listing = "; ".join(
+        f"{group.describe(first)}{f' gives the {other} loss' if choice.others[g] else ''}"
+        for g, group in enumerate(candidates)
+    )
+    return (
+        f"no group of its definitions has a forward pass that gives Keras's {base.problem} loss on the first row: "
+        f"{listing}; choose with --cells A-B, or --problem {other}"
+    )

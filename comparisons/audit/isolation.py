@@ -199,6 +199,7 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
         return InputError(f"{path}: its process sent back something other than the audit's results ({why})")
 
     expected, dtype = protocol.result_shapes(job)
+    probed = protocol.probe_shapes(job)
     try:
         fd = _open_own(result)
     except OSError as error:
@@ -208,10 +209,14 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
             with zipfile.ZipFile(handle) as archive:
                 members = {info.filename: info for info in archive.infolist()}
                 names = {name.removesuffix(".npy") for name in members}
+                text = 64 * 1024
                 if names == {protocol.ERROR}:
-                    limits = {protocol.ERROR: 64 * 1024}
-                elif names == set(expected):
+                    limits = {protocol.ERROR: text}
+                elif (probed and names == set(probed)) or names - {protocol.SHAPE} == set(expected) | set(probed):
                     limits = {name: int(np.prod(shape)) * dtype.itemsize + 1024 for name, shape in expected.items()}
+                    limits[protocol.PROBE_LOSSES] = 8 * int(np.prod(probed.get(protocol.PROBE_LOSSES, 0))) + 1024
+                    limits[protocol.PROBE_ERRORS] = text * int(np.prod(probed.get(protocol.PROBE_ERRORS, 0))) + 1024
+                    limits[protocol.SHAPE] = 1024
                 else:
                     raise refuse(f"arrays {sorted(names)[:4]}")
                 for info in members.values():
@@ -229,7 +234,19 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
         if message.dtype.kind != "U" or message.shape != ():
             raise refuse("an error that is not text")
         return {protocol.ERROR: worker.one_line(str(message[()]))[:2000]}
-    outcome: dict[str, Any] = {part: {} for part in protocol.PARTS}
+    outcome: dict[str, Any] = {}
+    for name, shape in probed.items():
+        kind = "f" if name == protocol.PROBE_LOSSES else "U"
+        if arrays[name].shape != shape or arrays[name].dtype.kind != kind:
+            raise refuse(f"{name}: shape {arrays[name].shape}, dtype {arrays[name].dtype}")
+        outcome[name] = arrays[name].astype(np.float64) if kind == "f" else arrays[name]
+    if protocol.SHAPE in arrays:
+        if arrays[protocol.SHAPE].dtype.kind != "U" or arrays[protocol.SHAPE].shape != ():
+            raise refuse(f"{protocol.SHAPE} that is not text")
+        outcome[protocol.SHAPE] = worker.one_line(str(arrays[protocol.SHAPE][()]))[:100]
+    if not set(expected) <= set(arrays):
+        return outcome  # the probe alone: no group of definitions is the problem's
+    outcome |= {part: {} for part in protocol.PARTS}
     for name, shape in expected.items():
         part, init, what = name.split(".")
         if arrays[name].shape != shape or arrays[name].dtype != dtype:

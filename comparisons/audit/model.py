@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from comparisons.audit.findings import Finding
+from comparisons.audit.layouts import DEFAULT_LAYOUT
 from comparisons.audit.render.html import audit_html
 from comparisons.audit.render.json import audit_json
 from comparisons.audit.render.text import audit_text
@@ -21,14 +22,15 @@ DEFAULT_MEMORY_MIB = 2048
 
 @dataclass(frozen=True)
 class Contract:
-    """How the user's code is called: their own ``step`` (in Keras's layout or with columns),
-    or the tutorial notebooks' forward and update functions."""
+    """How the user's code is called: their own ``step``, or the tutorial notebooks' forward
+    and update functions; in a layout of comparisons.audit.layouts, or None: the one in
+    which the learner's first step runs."""
 
     kind: str = "step"  # step | tutorial
     func: str = "step"
     forward: str = "L_layer_forward"
     update: str = "update_parameters"
-    layout: str = "keras"  # keras | columns (the step contract's)
+    layout: str | None = None  # keras | columns | out-in
 
     @property
     def label(self) -> str:
@@ -36,8 +38,9 @@ class Contract:
         return self.func if self.kind == "step" else f"{self.forward}/{self.update}"
 
     def job(self) -> dict[str, str]:
+        layout = self.layout or DEFAULT_LAYOUT[self.kind]
         return {"contract": self.kind, "func": self.func, "forward": self.forward, "update": self.update} | {
-            "layout": self.layout
+            "layout": layout
         }
 
 
@@ -83,6 +86,10 @@ class Audit:
     findings: list[Finding] = field(default_factory=list)
     bugs: list[str] | None = field(default=None)  # the known bugs that reproduce the trajectory
     notebook: NotebookCode | None = None  # what of a notebook was run
+    # what the audit chose, and why, in the learner's terms: the functions, the cells, the layout
+    notes: list[str] = field(default_factory=list)
+    functions: dict[str, str] = field(default_factory=dict)  # role -> the learner's function
+    layout: str = "keras"
     per_parameter: bool = True  # False: a network of the user's, which the diagnosis does not explain
     # per init, per step: "distance" (the largest over the loss and every parameter), "user_loss", "keras_loss"
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)

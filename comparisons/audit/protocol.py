@@ -4,8 +4,15 @@
 user code runs (``make_job``):
 
 - ``path`` (the file, as the worker sees it), ``contract`` (``step`` or ``tutorial``),
-  ``func``, ``forward``, ``update`` (the user's function names), ``layout`` (``keras``
-  or ``columns``, the step contract's);
+  ``func``, ``forward``, ``update`` (the user's function names), ``layout`` (``keras``,
+  ``columns`` or ``out-in``: comparisons.audit.layouts);
+- ``cells``: a notebook's code cells as (number, Python source), IPython's transformation
+  done by the parent, in the order taken; None for a .py file;
+- ``probe``, or None: choose the definitions and the layout first (comparisons.audit.choice):
+  ``groups`` (how many of ``cells`` each group of definitions takes; None: all),
+  ``layouts`` (those tried), ``contexts`` (the problem's run at one init, then the other
+  problem's where tried), ``init`` (its name), ``expected`` (Keras's first-step loss on
+  each), ``threshold`` and ``floor`` (the audit's);
 - ``sizes`` (layer widths, input first) and ``loss`` (a Keras loss name);
 - ``runs``: per init, the run's context: ``params`` (the initial parameters), ``X`` and
   ``y`` (the rows), ``order`` (epochs x rows), ``lr``, ``batch`` (the batch size) and
@@ -18,7 +25,11 @@ running anything), checked member by member before it is read (``result_shapes``
 ``error``, a 0-d string naming what is wrong with the user's code in one line; or, for
 PART in ``runs`` (free-running from the initial parameters) and ``forced`` (each step
 from Keras's state before it), per init, ``PART.INIT.params`` (steps x parameters, in
-document order) and ``PART.INIT.losses`` (steps), in the run's dtype.
+document order) and ``PART.INIT.losses`` (steps), in the run's dtype. With a probe,
+also ``probe.losses`` (groups x layouts x problems, float64, NaN where the first step did
+not run) and ``probe.errors`` (groups x layouts, text: why it did not); where no group is the
+problem's, these alone. ``yhat_shape``, 0-d text, where the tutorial contract's forward pass
+returned a y_hat of more than one value.
 """
 
 from __future__ import annotations
@@ -30,16 +41,50 @@ import numpy as np
 
 from manual.batch.training import batch_rows
 
-__all__ = ["ERROR", "PARTS", "VALUES", "WORKER", "make_job", "result_name", "result_shapes", "steps_of"]
+__all__ = [
+    "ERROR",
+    "EXTRAS",
+    "PARTS",
+    "PROBE_ERRORS",
+    "PROBE_LOSSES",
+    "SHAPE",
+    "VALUES",
+    "WORKER",
+    "make_job",
+    "probe_shapes",
+    "result_name",
+    "result_shapes",
+    "steps_of",
+]
 
 WORKER = "comparisons.audit.worker"  # run as ``python -m``
 PARTS = ("runs", "forced")
 VALUES = ("params", "losses")
 ERROR = "error"
+PROBE_LOSSES, PROBE_ERRORS = "probe.losses", "probe.errors"
+SHAPE = "yhat_shape"
+EXTRAS = (PROBE_LOSSES, PROBE_ERRORS, SHAPE)
 
 
-def make_job(path: str, contract: dict[str, str], sizes: list[int], loss: str, runs: dict[str, Any]) -> dict[str, Any]:
-    return {"path": path, "sizes": sizes, "loss": loss, "runs": runs} | contract
+def make_job(
+    path: str,
+    contract: dict[str, str],
+    sizes: list[int],
+    loss: str,
+    runs: dict[str, Any],
+    cells: list[tuple[int, str]] | None = None,
+    probe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {"path": path, "sizes": sizes, "loss": loss, "runs": runs, "cells": cells, "probe": probe} | contract
+
+
+def probe_shapes(job: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The probe's members, where the job has one."""
+    probe = job.get("probe")
+    if probe is None:
+        return {}
+    grid = (len(probe["groups"]), len(probe["layouts"]))
+    return {PROBE_LOSSES: (*grid, len(probe["contexts"])), PROBE_ERRORS: grid}
 
 
 def result_name(part: str, init: str, what: str) -> str:

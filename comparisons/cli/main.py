@@ -129,7 +129,9 @@ def _audit(args: argparse.Namespace) -> int:
     base = audit_spec(args)
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "audit")
-    result = audit(Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox)
+    result = audit(
+        Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox, cells=args.cells
+    )
     print(json.dumps(audit_json(result)) if args.json else audit_text(result))
     return 0 if result.verdict == "match" else 1
 
@@ -148,8 +150,6 @@ def _check_sandbox(args: argparse.Namespace, command: str) -> None:
 def _contract(args: argparse.Namespace, func: str) -> Contract:
     if not func.isidentifier():
         raise InputError(f"{func!r} is not a function name")
-    if args.contract == "tutorial" and args.layout != "keras":
-        raise InputError("--layout is the step contract's; the tutorial contract is in columns already")
     for option in ("forward", "update"):
         if not getattr(args, option).isidentifier():
             raise InputError(f"--{option} {getattr(args, option)!r} is not a function name")

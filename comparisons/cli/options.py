@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from comparisons.bench import BENCH_NETWORK
-from comparisons.cli.values import fraction, learning_rate, names, whole_number, widths
+from comparisons.cli.values import cell_range, fraction, learning_rate, names, whole_number, widths
 from comparisons.problems import PROBLEMS
 from comparisons.run import IMPLEMENTATIONS
 from comparisons.spec import DTYPES, INITS, ORDERS
@@ -311,9 +311,18 @@ OPTIONS = (
     Option("--update", help="the tutorial contract's update function", default="update_parameters"),
     Option(
         "--layout",
-        help="the step contract's layout: keras (b (n,), x (n,)) or columns (b (n, 1), x (n, 1))",
-        default="keras",
-        choices=["keras", "columns"],
+        help="how your code stores a layer: columns (W (n_in, n_out), b (n_out, 1), x (n_in, 1)), out-in "
+        "(W (n_out, n_in), b (n_out, 1), x (n_in, 1)) or keras (W (n_in, n_out), b (n_out,), x a row) "
+        "(default: the one in which your first step runs)",
+        default=None,
+        choices=["columns", "out-in", "keras"],
+    ),
+    Option(
+        "--cells",
+        help="audit a notebook's definitions as they stand after cells A to B (numbered as the audit's "
+        "messages number them; default: every cell, or the group of definitions that is the problem's)",
+        type=cell_range,
+        metavar="A-B",
     ),
     Option("--timeout", help="seconds your code may take in all (default 60)", default=60.0, type=learning_rate),
     Option(

@@ -55,3 +55,15 @@ def fraction(text: str) -> float:
     if not 0 <= value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not in [0, 1)")
     return value
+
+
+def cell_range(text: str) -> tuple[int, int]:
+    """``A-B`` (or one cell ``A``), cells numbered from 1 as Jupyter's place among all the cells."""
+    first, _, last = text.partition("-")
+    try:
+        bounds = (int(first), int(last or first))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a range of cells, like 1-8") from None
+    if bounds[0] < 1 or bounds[1] < bounds[0]:
+        raise argparse.ArgumentTypeError(f"{text!r}: cells are numbered from 1, the first no later than the last")
+    return bounds

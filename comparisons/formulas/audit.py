@@ -17,7 +17,7 @@ import numpy as np
 from comparisons.errors import InputError
 from comparisons.formulas.gradients import environment, points, true_gradients
 from comparisons.formulas.latex import Formula, Node
-from comparisons.formulas.sheet import PageAudit, Sheet, SheetAudit, Verdict
+from comparisons.formulas.sheet import PageAudit, Sheet, SheetAudit, Verdict, no_formula_read
 from comparisons.problems import PROBLEMS
 from manual import Architecture, parameter_names
 
@@ -119,6 +119,8 @@ def audit_sheet(
         for position, reason in sheet.skipped:
             verdicts[position] = _skipped(sheet, position, reason)
     ordered = [verdicts[position] for position in sorted(verdicts)]
+    if formulas is None and not readable:  # every formula uses a quantity this network does not have
+        raise no_formula_read(sheet, _unread(ordered), f"the {network} network's")
     correct = {v.parameter for v in ordered if v.verdict == "correct"}
     labels = [v.parameter for v in ordered if v.verdict != "skipped"]
     order = [name for _, _, name in parameter_names(arch)]
@@ -150,8 +152,17 @@ def _blocks(sheet: Sheet) -> list[list[Formula]]:
 def audit_page(sheet: Sheet, seed: int = 0) -> PageAudit:
     """``--network auto``: split the sheet into blocks of consecutive formulas and audit each
     against the network under which most of its formulas are correct (the first on a tie)."""
-    blocks = []
+    blocks, read = [], False
     for block in _blocks(sheet):
         candidates = [audit_sheet(sheet, network, seed, block) for network in PROBLEMS]
         blocks.append(max(candidates, key=lambda a: sum(v.verdict == "correct" for v in a.lines)))
-    return PageAudit(blocks, [_skipped(sheet, position, reason) for position, reason in sheet.skipped])
+        read = read or any(v.verdict != "skipped" for a in candidates for v in a.lines)
+    skipped = [_skipped(sheet, position, reason) for position, reason in sheet.skipped]
+    if not read:  # every formula uses a quantity none of the document's networks has
+        unread = sorted([v for b in blocks for v in b.lines] + skipped, key=lambda v: (v.cell or 0, v.line))
+        raise no_formula_read(sheet, _unread(unread), "any of the document's networks'")
+    return PageAudit(blocks, skipped)
+
+
+def _unread(skipped: list[Verdict]) -> list[tuple[int | None, int, str]]:
+    return [(v.cell, v.line, v.reason or "") for v in skipped]

@@ -12,7 +12,7 @@ from comparisons.formulas.latex import MENTIONS_DERIVATIVE, Formula, FormulaSynt
 from comparisons.formulas.render import page_json, page_text, sheet_json, sheet_text
 from comparisons.notebook import NotebookError, notebook_sources
 
-__all__ = ["PageAudit", "Sheet", "SheetAudit", "Verdict", "read_sheet"]
+__all__ = ["PageAudit", "Sheet", "SheetAudit", "Verdict", "no_formula_read", "read_sheet"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class Sheet:
     skipped: list[tuple[int, str]]  # (position, reason)
     texts: list[str]  # every line of the sheet
     places: list[tuple[int | None, int]]  # per position: (notebook cell or None, line in file or cell)
+    path: Path  # the file read: what an error about the whole sheet names
 
     def place(self, position: int) -> tuple[int | None, int]:
         return self.places[position - 1]
@@ -113,4 +114,21 @@ def read_sheet(path: Path) -> Sheet:
             skipped.append((position, "not of the form \\frac{\\partial L}{\\partial PARAMETER} = EXPRESSION"))
     if not formulas and not skipped:
         raise InputError(f"{path}: no formula of the form \\frac{{\\partial L}}{{\\partial PARAMETER}} = ...")
-    return Sheet(formulas, skipped, [text for _, _, text in lines], [(cell, line) for cell, line, _ in lines])
+    sheet = Sheet(formulas, skipped, [text for _, _, text in lines], [(cell, line) for cell, line, _ in lines], path)
+    if not formulas:  # "0 of 0 formulas correct" would say nothing about the sheet
+        raise no_formula_read(sheet, [(*sheet.place(position), reason) for position, reason in skipped])
+    return sheet
+
+
+def no_formula_read(sheet: Sheet, unread: list[tuple[int | None, int, str]], whose: str | None = None) -> InputError:
+    """Bad input in one line: no line of the sheet parses (``whose``, e.g. "the regression network's":
+    none of its formulas is in those quantities). ``unread``: (cell, line, reason) of each line, in order."""
+    cell, line, reason = unread[0]
+    where = f"line {line}" if cell is None else f"cell {cell}, line {line}"
+    one = len(unread) == 1
+    count = f"{len(unread)} line{'' if one else 's'} mention{'s' if one else ''} a derivative"
+    if whose is None:
+        problem = f"{count} but {'it does not parse' if one else 'none parses'}"
+    else:
+        problem = f"{count} but {'it is not' if one else 'none is'} a formula in {whose} quantities"
+    return InputError(f"{sheet.path}: no formula could be read: {problem} ({where}: {reason})")

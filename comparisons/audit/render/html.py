@@ -25,6 +25,7 @@ def _paragraph(text: str | None) -> list[str]:
 def audit_html(result: Audit) -> str:
     """The text's sentences, its tables as tables, and a plot of the distance per step and the loss."""
     parts = [headline(say.headline(result), result.verdict == "match"), *_paragraph(say.notebook(result))]
+    parts += [part for note in say.notes(result) for part in _paragraph(note)]
     runs = [row([r.init, r.verdict, say.init_state(r), f"{r.max_distance:.3g}"]) for r in result.runs]
     parts.append(table(["init", "verdict", "trajectory", "max distance"], "".join(runs)))
     first = result.first_divergence

@@ -54,7 +54,12 @@ def audit_json(result: Audit) -> dict[str, Any]:
             "code_cells": result.notebook.cells,
             "definitions": len(result.notebook.kept),
             "skipped_statements": result.notebook.skipped,
+            "order": result.notebook.order,
+            "cells": None if result.notebook.selected is None else list(result.notebook.selected),
         },
+        "functions": result.functions,
+        "layout": result.layout,
+        "notes": result.notes,
     }
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "known_bugs",
     "no_finding",
     "notebook",
+    "notes",
     "parameter_cells",
     "seed_note",
     "settings",
@@ -63,11 +64,17 @@ def notebook(result: Audit) -> str | None:
     if code is None:
         return None
     cells = len({cell for cell, _ in code.kept})
+    where = "" if code.selected is None else f", cells {code.selected[0]}-{code.selected[1]} only (--cells)"
     return (
         f"Notebook: ran {len(code.kept)} definitions (imports it uses, functions, classes, literal "
-        f"assignments) from {cells} of its {code.cells} code cells; skipped {code.skipped} other statements "
-        "and shell or magic lines without running them"
+        f"assignments) from {cells} of its {code.cells} code cells, in {code.order} order{where}; skipped "
+        f"{code.skipped} other statements, shell and magic lines among them, without running them"
     )
+
+
+def notes(result: Audit) -> list[str]:
+    """What the audit chose where the learner did not say, and why: functions, cells, layout."""
+    return [f"Note: {note}" for note in result.notes]
 
 
 def init_state(run: AuditRun) -> str:

@@ -26,6 +26,7 @@ def _parameter_line(cells: list[str]) -> str:
 def audit_text(result: Audit) -> str:
     lines = [say.headline(result)]
     lines += [line for line in [say.notebook(result)] if line is not None]
+    lines += say.notes(result)
     if result.first_divergence is not None:
         lines += _diverged(result)
     lines += [line for line in [say.seed_note(result)] if line is not None]
