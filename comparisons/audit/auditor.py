@@ -131,7 +131,7 @@ def _probe(base: AuditSpec, contract: Contract, candidates: list[Group] | None) 
     return {
         "groups": [None] if not candidates else [group.upto for group in candidates],
         "layouts": list(LAYOUTS) if contract.layout is None else [contract.layout],
-        "contexts": [run_context(spec) for spec in specs],
+        "contexts": [run_context(spec) | {"loss": spec.loss} for spec in specs],
         "init": _PROBE_INIT,
         "expected": [float(keras_side(spec).losses[0]) for spec in specs],
         "threshold": AUDIT_THRESHOLDS[base.dtype],
@@ -303,23 +303,22 @@ def _chosen(
     """What the probe chose, and why, in the learner's terms."""
     notes = []
     problem, other = base.problem, next(p for p in ("regression", "classification") if p != base.problem)
-    first = _first_cell(notebook)
     if candidates is not None and len(candidates) > 1 and choice.group is not None:
         taken = candidates[choice.group]
         why = (
-            f"its forward pass gives Keras's {problem} loss on the first row"
+            f"the last group whose forward pass gives Keras's {problem} loss on the first row"
+            if sum(choice.matches) > 1
+            else f"its forward pass gives Keras's {problem} loss on the first row"
             if choice.matches[choice.group]
             else f"no group's forward pass gives Keras's {problem} loss on the first row: the last, as the notebook "
             "leaves them"
         )
         rest = [
-            f"{group.describe(first)}{f' ({other})' if choice.others[g] else ''}"
+            f"{group.describe()}{f' ({other})' if choice.others[g] else ''}"
             for g, group in enumerate(candidates)
             if g != choice.group
         ]
-        notes.append(
-            f"audited the definitions of {taken.describe(first)}: {why}; not {'; '.join(rest)} (--cells chooses)"
-        )
+        notes.append(f"audited the definitions of {taken.describe()}: {why}; not {'; '.join(rest)} (--cells chooses)")
     elif contract.kind == "tutorial" and not choice.matches[-1] and choice.others[-1]:
         notes.append(
             f"{contract.forward} gives Keras's {other} loss on the first row, not the {problem} one: "
@@ -347,10 +346,9 @@ def _w_shape(layout: str) -> str:
 
 
 def _no_group(base: AuditSpec, candidates: list[Group], choice: Choice, notebook: NotebookCode | None) -> str:
-    first = _first_cell(notebook)
     other = next(p for p in ("regression", "classification") if p != base.problem)
     listing = "; ".join(
-        f"{group.describe(first)}{f' gives the {other} loss' if choice.others[g] else ''}"
+        f"{group.describe()}{f' gives the {other} loss' if choice.others[g] else ''}"
         for g, group in enumerate(candidates)
     )
     return (

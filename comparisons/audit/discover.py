@@ -54,11 +54,15 @@ class Group:
 
     upto: int
     cells: dict[str, int]  # function -> the cell of the definition this group uses
-    last: int  # the last cell it takes
+    taken: tuple[int, ...]  # the cells it takes, in the order taken
+    in_document_order: bool  # every code cell from the first taken to the last
 
-    def describe(self, first: int) -> str:
+    def describe(self) -> str:
         where = ", ".join(f"{name} in cell {cell}" for name, cell in self.cells.items())
-        return f"cells {first}-{self.last} ({where})"
+        first, last = self.taken[0], self.taken[-1]
+        if self.in_document_order:
+            return f"cells {first}-{last} ({where})"
+        return f"cells {', '.join(map(str, self.taken[:-1]))} and {last}, in the order they ran ({where})"
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,7 @@ def groups(code: NotebookCode, names: list[str]) -> list[Group]:
     (a notebook's regression functions, then its classification ones, redefined cell by cell,
     make two groups, not one per cell)."""
     numbers = [number for number, _ in code.sources]
+    in_order = code.order == "document"
     found: list[Group] = []
     current: dict[str, int] = {}
     fresh: set[str] = set()  # defined since the group started
@@ -213,9 +218,9 @@ def groups(code: NotebookCode, names: list[str]) -> list[Group]:
             if statement.name in fresh:
                 upto = numbers.index(cell)
                 if upto > 0:
-                    found.append(Group(upto, dict(current), numbers[upto - 1]))
+                    found.append(Group(upto, dict(current), tuple(numbers[:upto]), in_order))
                 fresh = set()
             current[statement.name] = cell
             fresh.add(statement.name)
-    found.append(Group(len(numbers), current, numbers[-1] if numbers else 0))
+    found.append(Group(len(numbers), current, tuple(numbers), in_order))
     return [group for group in found if set(group.cells) == set(names)]

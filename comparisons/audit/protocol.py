@@ -11,7 +11,7 @@ user code runs (``make_job``):
 - ``probe``, or None: choose the definitions and the layout first (comparisons.audit.choice):
   ``groups`` (how many of ``cells`` each group of definitions takes; None: all),
   ``layouts`` (those tried), ``contexts`` (the problem's run at one init, then the other
-  problem's where tried), ``init`` (its name), ``expected`` (Keras's first-step loss on
+  problem's where tried, each with its ``loss``), ``init`` (its name), ``expected`` (Keras's first-step loss on
   each), ``threshold`` and ``floor`` (the audit's);
 - ``sizes`` (layer widths, input first) and ``loss`` (a Keras loss name);
 - ``runs``: per init, the run's context: ``params`` (the initial parameters), ``X`` and

@@ -87,7 +87,8 @@ def _probe(job: dict[str, Any], module_name: str, check: Callable[..., Any]) -> 
         for j, layout in enumerate(layouts):
             for c, context in enumerate(contexts):
                 try:
-                    fn = check(step_function(job, f"{module_name}_probe{g}", layout, upto), context)
+                    own = job | {"loss": context.get("loss", job["loss"])}  # the other problem's, on its rows
+                    fn = check(step_function(own, f"{module_name}_probe{g}", layout, upto), context)
                     rows = batch_rows(context["order"][:1], context.get("batch", 1))[0]
                     eta = context["X"].dtype.type(context["lr"])
                     _, loss = fn(copy_params(context["params"]), *_inputs(context, rows), eta)
