@@ -89,6 +89,17 @@ def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
     assert report["error"].endswith("(runs.seed.params.npy compressed or too large)")
 
 
+def test_a_probe_alone_in_place_of_the_result_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The first steps' losses sent back without the runs, though they name a group of the problem's."""
+    probe_only = (
+        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
+        "        arrays = {k: real[k] for k in real.files if k.startswith('probe.')}\n"
+        "    np.savez(sys.argv[1], **arrays)"
+    )
+    report = audit(capsys, tmp_path / "probe.py", _at_exit(probe_only))
+    assert report["error"].endswith("something other than the audit's results (a probe alone)")
+
+
 def test_a_fifo_in_place_of_the_result_does_not_hang_the_grader(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -342,3 +342,30 @@ def test_the_choice_of_group_and_layout(losses: list[Any], group: int | None, la
     """Keras's loss 1.0 for the problem, 5.0 for the other; NaN where the first step did not run."""
     choice = choose(np.array(losses), np.array([1.0, 5.0]), 1e-10, 0.1, ["columns", "out-in", "keras"], "columns")
     assert (choice.group, choice.layout, choice.ambiguous) == (group, layout, ambiguous)
+
+
+STEP_OUT_IN = """
+import numpy as np
+
+def step(params, x, y, lr):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    A1 = W1 @ x + b1
+    y_hat = (W2 @ A1 + b2)[0, 0]
+    e = -2 * (y - y_hat)
+    delta = W2.T * e
+    new = {"W1": W1 - lr * delta @ x.T, "b1": b1 - lr * delta, "W2": W2 - lr * e * A1.T, "b2": b2 - lr * e}
+    return new, (y - y_hat) ** 2
+"""
+
+
+def test_a_step_out_in_is_found_by_its_layout_too(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "out_in.py"
+    path.write_text(STEP_OUT_IN)
+    status = main(["audit", str(path), "--problem", "regression", *RUN])
+    report = json.loads(capsys.readouterr().out)
+    assert (status, report["verdict"], report["layout"]) == (0, "match", "out-in")
+    path.write_text(STEP_OUT_IN.replace('"b2": b2 - lr * e}', '"b2": b2 - lr * e * 2}'))
+    status = main(["audit", str(path), "--problem", "regression", *RUN])
+    report = json.loads(capsys.readouterr().out)
+    assert (status, report["verdict"], report["layout"]) == (1, "diverged", "out-in")
+    assert kinds(report) == [("scaled", ["b_21"])]

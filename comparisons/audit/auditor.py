@@ -114,15 +114,17 @@ def _job(
 _PROBE_INIT = "seed"  # the problem is told by the forward pass at this init, on the first row
 
 
-def _probe(base: AuditSpec, contract: Contract, candidates: list[Group] | None) -> dict[str, Any] | None:
+def _probe(
+    base: AuditSpec, contract: Contract, candidates: list[Group] | None, inits: list[str]
+) -> dict[str, Any] | None:
     """What the child tries before it runs: every group of definitions, in every layout left
     open, on the problem's first step and (the tutorial's contract) on the other problem's.
     None where nothing is open: a network of the user's, or one group in a layout given."""
     several = candidates is not None and len(candidates) > 1
     if not base.is_document or (contract.layout is not None and not several and contract.kind == "step"):
         return None
-    # one epoch: the first step is all the probe takes, and a short run is quickly cached
-    specs = [base.with_(init=_PROBE_INIT, epochs=1)]
+    # the first step is all the probe takes: the audit's own run where it has one at this init, else one epoch
+    specs = [base.with_(init=_PROBE_INIT) if _PROBE_INIT in inits else base.with_(init=_PROBE_INIT, epochs=1)]
     if contract.kind == "tutorial":
         other = next(p for p in ("regression", "classification") if p != base.problem)
         specs.append(
@@ -197,7 +199,7 @@ def audit(
         contract = replace(contract, layout=DEFAULT_LAYOUT[contract.kind])
     if not base.is_document and contract.layout is None:
         contract = replace(contract, layout="keras")
-    probe = _probe(base, contract, candidates)
+    probe = _probe(base, contract, candidates, inits)
     specs = {init: base.with_(init=init) for init in inits}
     sides = {init: keras_side(spec) for init, spec in specs.items()}
     contexts = {init: job_context(spec, sides[init]) for init, spec in specs.items()}
@@ -211,6 +213,8 @@ def audit(
         choice = _choice(probe, outcome, contract)
         if choice.group is None:
             raise InputError(f"{path}: {_no_group(base, candidates or [], choice, notebook)}")
+        if "runs" not in outcome:  # the child stops after the probe only where no group is the problem's
+            raise InputError(f"{path}: its process sent back something other than the audit's results (a probe alone)")
         layout = choice.layout
         notes += _chosen(base, contract, candidates, choice, notebook)
     if protocol.SHAPE in outcome:
