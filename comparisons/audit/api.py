@@ -54,6 +54,6 @@ def audit_step(
     else:
         assert forward is not None
         assert update is not None
-        contract = Contract("tutorial", forward=forward.__name__, update=update.__name__)
+        contract = Contract("tutorial", forward=forward.__name__, update=update.__name__, layout=layout)
         functions = {contract.forward: forward, contract.update: update}
     return audit(Path("<notebook>"), contract, base, inits, functions=functions)

@@ -34,7 +34,7 @@ from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
 from comparisons.cells import read_notebook
 from comparisons.errors import InputError
-from comparisons.notebook import NotebookCode, NotebookError, functions_defined
+from comparisons.notebook import NotebookCode, NotebookError, definitions, functions_defined
 from comparisons.spec import Spec
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
@@ -187,7 +187,8 @@ def audit(
     if functions is None:
         notebook = check_source(path, cells)
         source = None if notebook is not None else path.read_text(encoding="utf-8")
-        found = find_functions(str(path), contract, top_level(notebook, source))
+        where = str(path) if cells is None else f"{path} (cells {cells[0]}-{cells[1]})"
+        found = find_functions(where, contract, top_level(notebook, source))
         contract, notes = found.contract, list(found.notes)
         if notebook is not None:
             names = [contract.func] if contract.kind == "step" else [contract.forward, contract.update]
@@ -217,6 +218,10 @@ def audit(
             raise InputError(f"{path}: its process sent back something other than the audit's results (a probe alone)")
         layout = choice.layout
         notes += _chosen(base, contract, candidates, choice, notebook)
+        if notebook is not None and candidates is not None and choice.group is not None:
+            upto = candidates[choice.group].upto  # what ran: the group's cells, not the notebook's
+            ran = definitions(str(path), list(notebook.sources[:upto]), notebook.cells)
+            notebook = replace(ran, order=notebook.order, selected=notebook.selected)
     if protocol.SHAPE in outcome:
         notes.append(
             f"{contract.forward} returns y_hat of shape {outcome[protocol.SHAPE]}, not (1, 1): the audit takes "
@@ -317,24 +322,24 @@ def _chosen(
             else f"no group's forward pass gives Keras's {problem} loss on the first row: the last, as the notebook "
             "leaves them"
         )
-        rest = [
-            f"{group.describe()}{f' ({other})' if choice.others[g] else ''}"
-            for g, group in enumerate(candidates)
-            if g != choice.group
-        ]
-        notes.append(f"audited the definitions of {taken.describe()}: {why}; not {'; '.join(rest)} (--cells chooses)")
+        theirs = f", the {other} problem's"
+        rest = [f"{group.describe()}{theirs if choice.others[g] else ''}" for g, group in enumerate(candidates)]
+        rest = [text for g, text in enumerate(rest) if g != choice.group]
+        notes.append(f"audited the definitions of {taken.describe()}: {why}; not {'; '.join(rest)}; --cells chooses")
     elif contract.kind == "tutorial" and not choice.matches[-1] and choice.others[-1]:
         notes.append(
             f"{contract.forward} gives Keras's {other} loss on the first row, not the {problem} one: "
             f"is this the {other} problem's code (--problem {other})?"
         )
+    # the contract's own layout, found alone or among others that fit as well as it, is no surprise
+    # to say: a step in Keras's layout that reshapes runs in the columns too
     if contract.layout is None:
-        if choice.ambiguous:
+        if choice.ambiguous and contract.kind == "tutorial":
             notes.append(
-                f"layout: {choice.layout}, the contract's own; your first step runs in more than one "
-                f"({', '.join(choice.runs)}): --layout chooses"
+                f"layout: {choice.layout} (W {_w_shape(choice.layout)}), the contract's own; your first step runs "
+                f"in more than one ({', '.join(choice.runs)}): --layout chooses"
             )
-        elif choice.runs:
+        elif choice.runs and choice.layout != DEFAULT_LAYOUT[contract.kind] and not choice.ambiguous:
             notes.append(
                 f"layout: {choice.layout} (W {_w_shape(choice.layout)}), the only one in which your first step "
                 f"{_GIVES if len(choice.runs) > 1 else 'runs'} (--layout chooses)"

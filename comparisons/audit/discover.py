@@ -184,9 +184,9 @@ def _pick(path: str, key: str, name: str, default: str, code: Definitions, taken
             f"{path}: defines no function {name!r}, and several have the {role.what}'s form {role.form}: "
             f"{options}; choose one with {choose}"
         )
+    another = f"; choose one with {choose}" if functions else ""
     raise InputError(
-        f"{path}: defines no function {name!r}, and none has the {role.what}'s form {role.form}; "
-        f"{listing}; choose one with {choose}"
+        f"{path}: defines no function {name!r}, and none has the {role.what}'s form {role.form}; {listing}{another}"
     )
 
 
@@ -204,23 +204,33 @@ def find_functions(path: str, contract: Contract, functions: Definitions) -> Fou
 
 
 def groups(code: NotebookCode, names: list[str]) -> list[Group]:
-    """The groups of definitions of ``names`` that define them all: a new group starts where a
-    function the group already defines is defined again, and takes every cell before that
-    (a notebook's regression functions, then its classification ones, redefined cell by cell,
-    make two groups, not one per cell)."""
+    """The groups of definitions of ``names`` that define them all. A new group starts where a
+    function the group already defines is defined again (a notebook's regression functions,
+    then its classification ones, redefined cell by cell, make two groups, not one per cell).
+    A group takes the cells before that, as they stood when its part of the notebook ran: it
+    ends earlier where, its functions all defined, a cell rebinds a name it bound (the next
+    part's ``lr = 0.0001`` set before its functions)."""
     numbers = [number for number, _ in code.sources]
     in_order = code.order == "document"
     found: list[Group] = []
     current: dict[str, int] = {}
-    fresh: set[str] = set()  # defined since the group started
+    fresh: set[str] = set()  # the functions defined since the group started
+    bound: set[str] = set()  # every name bound so far: the state a group stands on
+    end: tuple[int, dict[str, int]] | None = None  # where its state first changes, its functions all defined
     for cell, statement in code.kept:
-        if isinstance(statement, ast.FunctionDef) and statement.name in names:
-            if statement.name in fresh:
-                upto = numbers.index(cell)
-                if upto > 0:
-                    found.append(Group(upto, dict(current), tuple(numbers[:upto]), in_order))
-                fresh = set()
-            current[statement.name] = cell
-            fresh.add(statement.name)
+        position = numbers.index(cell)
+        function = statement.name if isinstance(statement, ast.FunctionDef) and statement.name in names else None
+        binds = bound_at_top(statement)
+        if function is not None and function in fresh:
+            upto, defined = (position, dict(current)) if end is None else end
+            if upto > 0:
+                found.append(Group(upto, defined, tuple(numbers[:upto]), in_order))
+            fresh, end = set(), None
+        elif end is None and set(names) <= set(current) and binds & bound:
+            end = (position, dict(current))
+        if function is not None:
+            current[function] = cell
+            fresh.add(function)
+        bound |= binds
     found.append(Group(len(numbers), current, tuple(numbers), in_order))
     return [group for group in found if set(group.cells) == set(names)]
