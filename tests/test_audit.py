@@ -217,7 +217,7 @@ GOOD_BODY = "    return ({'W1': params['W1'], 'b1': params['b1'], 'W2': params['
         pytest.param(
             "import numpy\n",
             "defines no function 'step', and none has the step's form (params, x, y, lr) -> (params, loss); "
-            "it defines no function at all; choose one with FILE:NAME (grade: --func NAME)",
+            "it defines no function at all",
             id="no-function",
         ),
         pytest.param("step = 3\n", "'step' is a int, not a function", id="not-callable"),

@@ -422,3 +422,15 @@ def test_a_group_ends_where_the_next_part_starts_changing_its_state(
 def test_groups_of_definitions(sources: list[str], expected: list[tuple[int, dict[str, int]]]) -> None:
     code = definitions("nb.ipynb", list(enumerate(sources, start=1)), len(sources))
     assert [(group.upto, group.cells) for group in groups(code, ["f", "u"])] == expected
+
+
+def test_in_jupyter_the_layout_is_found_as_on_the_command_line() -> None:
+    import comparisons
+
+    namespace: dict[str, Any] = {"np": np}
+    exec(OUT_IN_FORWARD + OUT_IN_UPDATE, namespace)
+    functions = {"forward": namespace["L_layer_forward"], "update": namespace["update_parameters"]}
+    result = comparisons.audit_step(**functions, problem="regression", epochs=2, init="seed")
+    assert (result.verdict, result.layout) == ("match", "out-in")
+    with pytest.raises(comparisons.InputError, match="L_layer_forward raised ValueError"):
+        comparisons.audit_step(**functions, problem="regression", epochs=2, init="seed", layout="columns")

@@ -34,13 +34,14 @@ def audit_step(
     init: str = "all",
     seed: int = 0,
     lr: float | None = None,
-    layout: str = "keras",
+    layout: str | None = None,
 ) -> Audit:
     """Audit ``step(params, x, y, lr) -> (params, loss)``, or the tutorial's ``forward(X, parameters)
     -> (y_hat, A1)`` and ``update(parameters, y, y_hat, A1, X[, lr])``, against Keras, as
     ``python -m comparisons audit`` does.
 
-    Your functions run here, in the notebook's own process, with no time or memory
+    ``layout``: how your code stores a layer (comparisons.audit.layouts); None: the one in
+    which your first step runs. Your functions run here, in the notebook's own process, with no time or memory
     limit (the command line runs them in a process of their own): a step that loops
     forever holds the kernel until you interrupt it.
     """

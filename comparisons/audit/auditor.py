@@ -196,8 +196,6 @@ def audit(
             candidates = groups(notebook, names)
             if not candidates:  # a name defined only after a redefinition of another: the last definitions
                 candidates = None
-    elif contract.layout is None:
-        contract = replace(contract, layout=DEFAULT_LAYOUT[contract.kind])
     if not base.is_document and contract.layout is None:
         contract = replace(contract, layout="keras")
     probe = _probe(base, contract, candidates, inits)
