@@ -82,7 +82,7 @@ def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
     bomb = (
         "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
         "        arrays = {k: real[k] for k in real.files}\n"
-        "    arrays['runs.seed.params'] = np.zeros(1 << 24)\n    np.savez_compressed(sys.argv[1], **arrays)"
+        "    arrays['runs.seed.params'] = np.zeros(1 << 22)\n    np.savez_compressed(sys.argv[1], **arrays)"
     )
     report = audit(capsys, tmp_path / "bomb.py", _at_exit(bomb))
     assert report["verdict"] == "error"

@@ -63,6 +63,7 @@ def test_a_comparison_renders_its_verdict_and_plots() -> None:
     assert page.count('src="data:image/png;base64,') == 2
 
 
+@pytest.mark.fresh  # a kernel of its own: a fresh Python that imports keras as a notebook does, 11 s
 def test_the_example_notebook_runs_and_shows_the_verdicts() -> None:
     """examples/audit_in_jupyter.ipynb on a real ipykernel: the tutorial's rule is DIVERGED with its
     diagnosis, the corrected one is MATCH, each shown as HTML with its plot."""

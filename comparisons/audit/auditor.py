@@ -111,7 +111,7 @@ def _job(
     return protocol.make_job(where, contract.job(), list(arch.sizes), arch.loss, contexts, cells, probe)
 
 
-_PROBE_INIT = "seed"  # the problem is told by the forward pass at this init, on the first row
+_PROBE_INIT = "seed"  # the problem is told by the first step at this init, where the audit runs it
 
 
 def _probe(
@@ -123,18 +123,18 @@ def _probe(
     several = candidates is not None and len(candidates) > 1
     if not base.is_document or (contract.layout is not None and not several and contract.kind == "step"):
         return None
-    # the first step is all the probe takes: the audit's own run where it has one at this init, else one epoch
-    specs = [base.with_(init=_PROBE_INIT) if _PROBE_INIT in inits else base.with_(init=_PROBE_INIT, epochs=1)]
+    # the first step is all the probe takes: on the audit's own run (at init seed where it has one), no
+    # Keras run of its own; the other problem's, one epoch
+    init = _PROBE_INIT if _PROBE_INIT in inits else inits[0]
+    specs = [base.with_(init=init)]
     if contract.kind == "tutorial":
         other = next(p for p in ("regression", "classification") if p != base.problem)
-        specs.append(
-            Spec.document(other, dtype=base.dtype, epochs=1, order=base.order, init=_PROBE_INIT, seed=base.seed)
-        )
+        specs.append(Spec.document(other, dtype=base.dtype, epochs=1, order=base.order, init=init, seed=base.seed))
     return {
         "groups": [None] if not candidates else [group.upto for group in candidates],
         "layouts": list(LAYOUTS) if contract.layout is None else [contract.layout],
         "contexts": [run_context(spec) | {"loss": spec.loss} for spec in specs],
-        "init": _PROBE_INIT,
+        "init": init,
         "expected": [float(keras_side(spec).losses[0]) for spec in specs],
         "threshold": AUDIT_THRESHOLDS[base.dtype],
         "floor": AUDIT_FLOOR,
