@@ -71,7 +71,8 @@ def test_indentation_magics_and_shell_lines_are_read_as_ipython_runs_them(
 ) -> None:
     path = write(
         tmp_path / "nb.ipynb",
-        IMPORTS + "!pip install -q numpy\n%matplotlib inline\n",
+        # indented as a whole, as Jupyter runs it: IPython strips the indentation every line shares
+        IMPORTS + " !pip install -q numpy\n %matplotlib inline\n",
         "%%time\nprint('a cell magic: its body is a string, not definitions')",
         FORWARD["regression"],
         "  " + update("regression").strip().replace("\n", "\n  ") + "\n",  # indented as a whole
