@@ -20,12 +20,24 @@ from comparisons.notebook import NotebookCode, NotebookError, code_cells, defini
 __all__ = ["read_notebook", "transform"]
 
 
+# cell magics that run their body as Python in the notebook's namespace: the body's definitions stand
+_PYTHON_CELL_MAGICS = ("%%time", "%%capture")
+
+
 def transform(source: str) -> str:
-    """The cell as the Python IPython runs."""
+    """The cell as the Python IPython runs, line for line: the blank lines IPython drops from a
+    cell's start are kept, so that every message names the learner's own line."""
     # imported here: IPython takes 0.6 s to import, and only notebooks need it
     from IPython.core.inputtransformer2 import TransformerManager
 
-    return str(TransformerManager().transform_cell(source))  # type: ignore[no-untyped-call]  # IPython is untyped
+    lines = source.splitlines(keepends=True)
+    blank = next((k for k, line in enumerate(lines) if line.strip()), len(lines))
+    rest = "".join(lines[blank:])
+    first = rest.split("\n", 1)[0].split()
+    if first and first[0] in _PYTHON_CELL_MAGICS:  # the magic's line blanked, its body read as a cell
+        return "\n" * (blank + 1) + transform(rest.split("\n", 1)[1] if "\n" in rest else "")
+    python = str(TransformerManager().transform_cell(rest))  # type: ignore[no-untyped-call]  # IPython is untyped
+    return "\n" * blank + python
 
 
 def read_notebook(path: Path, cells: tuple[int, int] | None = None) -> NotebookCode:
@@ -40,7 +52,9 @@ def read_notebook(path: Path, cells: tuple[int, int] | None = None) -> NotebookC
         raise NotebookError("not a notebook (not UTF-8 text)") from None
     found = code_cells(text)
     with_code = [cell for cell in found if cell[1].strip()]
-    in_execution_order = bool(with_code) and all(count is not None for _, _, count in with_code)
+    ran = bool(with_code) and all(count is not None for _, _, count in with_code)
+    # a notebook run top to bottom has every count too, in document order: that is what it says then
+    in_execution_order = ran and [cell[2] for cell in with_code] != sorted(cell[2] or 0 for cell in with_code)
     # in execution order, a cell never run (no count) holds no code: it changes nothing where it stands
     taken = sorted(with_code, key=lambda cell: (cell[2] or 0, cell[0])) if in_execution_order else found
     if cells is not None:

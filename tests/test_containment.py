@@ -366,3 +366,16 @@ def test_the_probes_catch_a_child_that_is_not_sandboxed(capsys: pytest.CaptureFi
 def test_a_signal_through_bwrap_reads_as_popen_reports_it() -> None:
     """bwrap exits 128 + n for a child killed by signal n; the audit names signals by Popen's -n."""
     assert [sandbox.exit_status(s) for s in (0, 1, 2, 137, 152)] == [0, 1, 2, -9, -24]
+
+
+def test_a_shape_from_a_step_that_has_no_forward_pass_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Text the parent would print as a note, sent back by a step contract's child."""
+    forged = (
+        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
+        "        arrays = {k: real[k] for k in real.files}\n"
+        "    arrays['yhat_shape'] = np.array('\\x1b[31mred')\n    np.savez(sys.argv[1], **arrays)"
+    )
+    report = audit(capsys, tmp_path / "shape.py", _at_exit(forged))
+    assert report["error"].endswith("something other than the audit's results (yhat_shape where none is due)")

@@ -104,6 +104,7 @@ def test_a_cell_ipython_cannot_read_either_is_refused_with_its_cell_and_line(
     [
         pytest.param((1, 2, 4, 3), "execution", "diverged", id="ran-out-of-order"),
         pytest.param((1, 2, None, 3), "document", "match", id="one-cell-never-ran"),
+        pytest.param((1, 2, 3, 4), "document", "match", id="run-top-to-bottom"),
     ],
 )
 def test_cells_are_taken_in_the_order_they_ran(
@@ -332,6 +333,7 @@ def test_no_group_of_the_problem_s_is_bad_input_naming_the_groups(
         pytest.param([[[np.nan, np.nan], [1.0, 9.0], [2.0, 9.0]]], 0, "out-in", False, id="one-gives-keras-loss"),
         pytest.param([[[3.0, 9.0], [2.0, 9.0], [np.nan, np.nan]]], 0, "columns", True, id="two-run-none-matches"),
         pytest.param([[[np.nan] * 2] * 3], 0, "columns", False, id="none-runs"),
+        pytest.param([[[np.nan, np.nan], [3.0, 9.0], [2.0, 9.0]]], 0, "out-in", True, id="two-run-not-the-own"),
         pytest.param([[[1.0, 9.0]] * 3, [[5.0, 5.0]] * 3], 0, "columns", True, id="first-group-is-the-problem-s"),
         pytest.param([[[5.0, 5.0]] * 3, [[3.0, 3.0]] * 3], None, "columns", False, id="the-other-problem-s-only"),
         pytest.param([[[3.0, 5.0]] * 3], 0, "columns", True, id="one-group-of-the-other-problem-is-audited"),
@@ -405,8 +407,30 @@ def test_a_group_ends_where_the_next_part_starts_changing_its_state(
             id="a-fix-of-one",
         ),
         pytest.param(
+            ["def f(X, p): pass", "def u(p): pass", "r = 1", "def f(X, p): pass", "def u(p): pass"],
+            [(2, {"f": 1, "u": 2}), (5, {"f": 4, "u": 5})],
+            id="a-cell-that-only-sets-starts-the-next-part",
+        ),
+        pytest.param(
             [
                 "r = 1",
+                "def f(X, p): pass",
+                "def u(p): pass",
+                "r = 2\nfor i in range(3): pass",
+                "r = 3",
+                "def f(X, p): pass",
+                "def u(p): pass",
+            ],
+            [(4, {"f": 2, "u": 3}), (7, {"f": 6, "u": 7})],
+            id="a-loop-keeps-the-rate-set-before-it",
+        ),
+        pytest.param(
+            ["def f(X, p): pass", "def u(p): pass\nr = 1", "def f(X, p): pass", "def u(p): pass"],
+            [(2, {"f": 1, "u": 2}), (4, {"f": 3, "u": 4})],
+            id="a-rate-set-in-the-update-s-cell",
+        ),
+        pytest.param(
+            [
                 "def f(X, p): pass",
                 "def u(p): pass",
                 "def f(X, p): pass",
@@ -414,8 +438,8 @@ def test_a_group_ends_where_the_next_part_starts_changing_its_state(
                 "def u(p): pass",
                 "def f(X, p): pass",
             ],
-            [(3, {"f": 2, "u": 3}), (4, {"f": 4, "u": 3}), (7, {"f": 7, "u": 6})],
-            id="state-changed-before-a-carried-function-is-redefined",
+            [(2, {"f": 1, "u": 2}), (5, {"f": 3, "u": 5}), (6, {"f": 6, "u": 5})],
+            id="a-carried-function-redefined",
         ),
         pytest.param(["def f(X, p): pass", "def f(X, p): pass"], [], id="never-complete"),
     ],
@@ -435,3 +459,67 @@ def test_in_jupyter_the_layout_is_found_as_on_the_command_line() -> None:
     assert (result.verdict, result.layout) == ("match", "out-in")
     with pytest.raises(comparisons.InputError, match="L_layer_forward raised ValueError"):
         comparisons.audit_step(**functions, problem="regression", epochs=2, init="seed", layout="columns")
+
+
+def test_where_no_layout_runs_the_error_is_the_one_in_the_layout_whose_forward_pass_ran(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An out-in notebook whose update indexes past W2: the update's own error, not the columns
+    layout's shape error in the forward pass."""
+    bug = OUT_IN_UPDATE.replace("parameters['b2'] -= lr * e", "parameters['b2'] -= lr * e * A1[5]")
+    path = write(tmp_path / "nb.ipynb", IMPORTS, OUT_IN_FORWARD, bug)
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["error"]) == (
+        2,
+        f"{path}: update_parameters raised IndexError: index 5 is out of bounds for axis 0 with size 2 "
+        "(epoch 1, step 1) (nb.ipynb cell 3, line 6); it runs in no layout (tried --layout columns, out-in, keras)",
+    )
+
+
+def test_messages_name_the_learner_s_own_lines_after_blank_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "nb.ipynb", IMPORTS, FORWARD["regression"], "\n\n\ndef update_parameters(p, y\n  pass")
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["error"]) == (2, f"{path}: cell 3, line 4: not valid Python: '(' was never closed")
+
+
+def test_a_time_cell_s_definitions_stand_as_jupyter_runs_them(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path / "nb.ipynb", IMPORTS, FORWARD["regression"], "%%time\n" + update("regression"))
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["verdict"]) == (0, "match")
+
+
+def test_a_py_file_with_a_docstring_is_listed_and_imported_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A module docstring and a main guard run nothing at import: the search by form still
+    lists what the file defines; and the file is imported once, whatever the probe tries."""
+    marker = tmp_path / "imports"
+    path = tmp_path / "two.py"
+    path.write_text(
+        f'"""My backprop."""\nimport numpy as np\nopen({str(marker)!r}, "a").write("x")\n'
+        + FORWARD_OTHER_NAMES
+        + FORWARD_OTHER_NAMES.replace("forward_prop", "predict")
+        + update("regression", "backprop")
+        + 'if __name__ == "__main__":\n    print("training")\n'
+    )
+    status, report = audit(capsys, path, "regression", "--forward", "predict")
+    assert (status, report["verdict"], marker.read_text()) == (0, "match", "x")
+    path.write_text(path.read_text().replace("open(", "# open("))
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["error"]) == (
+        2,
+        f"{path}: defines no function 'L_layer_forward', and several have the forward pass's form "
+        "(X, parameters) -> (y_hat, A1): forward_prop(x, params) (line 8); predict(x, params) (line 19); "
+        "choose one with --forward NAME",
+    )
+
+
+def test_a_layout_the_audit_does_not_know_is_refused() -> None:
+    import comparisons
+
+    with pytest.raises(comparisons.InputError, match="unknown layout 'rows' \\(choose from columns, out-in, keras\\)"):
+        comparisons.audit_step(lambda params, x, y, lr: (params, 0.0), problem="regression", layout="rows")

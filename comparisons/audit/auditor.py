@@ -176,6 +176,8 @@ def audit(
     by plain SGD (the step has no state to carry), in batches of its batch size; the
     per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
+    if contract.layout not in (None, *LAYOUTS):
+        raise InputError(f"unknown layout {contract.layout!r} (choose from {', '.join(LAYOUTS)})")
     if not base.is_document:
         check_auditable(base, contract)
     if sandboxed and functions is not None:
@@ -211,11 +213,11 @@ def audit(
     if probe is not None:
         choice = _choice(probe, outcome, contract)
         if choice.group is None:
-            raise InputError(f"{path}: {_no_group(base, candidates or [], choice, notebook)}")
+            raise InputError(f"{path}: {_no_group(base, candidates or [], choice)}")
         if "runs" not in outcome:  # the child stops after the probe only where no group is the problem's
             raise InputError(f"{path}: its process sent back something other than the audit's results (a probe alone)")
         layout = choice.layout
-        notes += _chosen(base, contract, candidates, choice, notebook)
+        notes += _chosen(base, contract, candidates, choice)
         if notebook is not None and candidates is not None and choice.group is not None:
             upto = candidates[choice.group].upto  # what ran: the group's cells, not the notebook's
             ran = definitions(str(path), list(notebook.sources[:upto]), notebook.cells)
@@ -300,13 +302,7 @@ def _redefined(notebook: NotebookCode, names: list[str]) -> list[str]:
     ]
 
 
-def _first_cell(notebook: NotebookCode | None) -> int:
-    return notebook.sources[0][0] if notebook is not None and notebook.sources else 1
-
-
-def _chosen(
-    base: AuditSpec, contract: Contract, candidates: list[Group] | None, choice: Choice, notebook: NotebookCode | None
-) -> list[str]:
+def _chosen(base: AuditSpec, contract: Contract, candidates: list[Group] | None, choice: Choice) -> list[str]:
     """What the probe chose, and why, in the learner's terms."""
     notes = []
     problem, other = base.problem, next(p for p in ("regression", "classification") if p != base.problem)
@@ -352,7 +348,7 @@ def _w_shape(layout: str) -> str:
     return "(n_out, n_in)" if layout == "out-in" else "(n_in, n_out)"
 
 
-def _no_group(base: AuditSpec, candidates: list[Group], choice: Choice, notebook: NotebookCode | None) -> str:
+def _no_group(base: AuditSpec, candidates: list[Group], choice: Choice) -> str:
     other = next(p for p in ("regression", "classification") if p != base.problem)
     listing = "; ".join(
         f"{group.describe()}{f' gives the {other} loss' if choice.others[g] else ''}"

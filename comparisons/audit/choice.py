@@ -8,7 +8,8 @@ A loss is NaN where the step did not run. The group taken is the last whose loss
 Keras's for the problem; failing that, none if some group's loss is the other
 problem's (the notebook's functions are that problem's), else the last group, as the
 notebook leaves its definitions. The layout taken is the only one that gives Keras's
-loss, or else the only one that runs; where several do, the contract's own.
+loss, or else the only one that runs; where several do, the contract's own if it is
+among them, else the first of them.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def choose(
     candidates = [layout for layout, ok in zip(layouts, usable, strict=True) if ok]
     if len(candidates) == 1:
         layout, ambiguous = candidates[0], False
-    else:
-        layout = default if default in layouts else layouts[0]
-        ambiguous = len(candidates) > 1
+    elif candidates:
+        layout, ambiguous = (default if default in candidates else candidates[0]), True
+    else:  # none runs: the contract's own, whose error the run then reports
+        layout, ambiguous = (default if default in layouts else layouts[0]), False
     runs = tuple(layout for layout, ok in zip(layouts, ran[-1 if group is None else group], strict=True) if ok)
     return Choice(group, layout, runs, ambiguous, tuple(bool(m) for m in matches), tuple(bool(o) for o in others))

@@ -60,6 +60,8 @@ class Group:
     def describe(self) -> str:
         where = ", ".join(f"{name} in cell {cell}" for name, cell in self.cells.items())
         first, last = self.taken[0], self.taken[-1]
+        if len(self.taken) == 1:
+            return f"cell {first} ({where})"
         if self.in_document_order:
             return f"cells {first}-{last} ({where})"
         return f"cells {', '.join(map(str, self.taken[:-1]))} and {last}, in the order they ran ({where})"
@@ -74,6 +76,25 @@ class Definitions:
     complete: bool  # nothing else runs: no name can be bound that is not seen here
 
 
+def _inert_at_import(statement: ast.stmt) -> bool:
+    """A docstring, ``pass``, or ``if __name__ == "__main__":``: importing the file runs none of it."""
+    if isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    ):
+        return True
+    if not isinstance(statement, ast.If) or statement.orelse:
+        return False
+    test = statement.test
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and [type(op) for op in test.ops] == [ast.Eq]
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
 def top_level(code: NotebookCode | None, source: str | None) -> Definitions:
     """A notebook's kept definitions (all that will run), or a .py file's top level."""
     skipped: set[str] = set()
@@ -83,7 +104,7 @@ def top_level(code: NotebookCode | None, source: str | None) -> Definitions:
         complete = True
     else:
         statements = [(st, f"line {st.lineno}") for st in ast.parse(source or "").body]
-        complete = all(defines(st) for st, _ in statements)
+        complete = all(defines(st) or _inert_at_import(st) for st, _ in statements)
     functions = [(st, where) for st, where in statements if isinstance(st, ast.FunctionDef)]
     bound = {name for st, _ in statements for name in bound_at_top(st)} | skipped
     return Definitions(functions, bound, complete)
@@ -203,34 +224,40 @@ def find_functions(path: str, contract: Contract, functions: Definitions) -> Fou
     return Found(Contract(contract.kind, contract.func, forward, update, contract.layout), notes)
 
 
+def _sets_only(source: str) -> bool:
+    """A cell that only sets values (``lr = 0.0001``, an import): the start of the part that
+    follows it, not the end of the one before."""
+    body = ast.parse(source).body
+    return bool(body) and all(
+        defines(st) and not isinstance(st, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) for st in body
+    )
+
+
 def groups(code: NotebookCode, names: list[str]) -> list[Group]:
     """The groups of definitions of ``names`` that define them all. A new group starts where a
     function the group already defines is defined again (a notebook's regression functions,
-    then its classification ones, redefined cell by cell, make two groups, not one per cell).
-    A group takes the cells before that, as they stood when its part of the notebook ran: it
-    ends earlier where, its functions all defined, a cell rebinds a name it bound (the next
-    part's ``lr = 0.0001`` set before its functions)."""
+    then its classification ones, redefined cell by cell, make two groups, not one per cell),
+    or at the cells just before that which only set values (the classification part's
+    ``lr = 0.0001``); a group takes every cell before, as they stood when its part ran (a
+    training loop in between keeps the rate set before it)."""
     numbers = [number for number, _ in code.sources]
+    setting = [_sets_only(source) for _, source in code.sources]
     in_order = code.order == "document"
     found: list[Group] = []
     current: dict[str, int] = {}
     fresh: set[str] = set()  # the functions defined since the group started
-    bound: set[str] = set()  # every name bound so far: the state a group stands on
-    end: tuple[int, dict[str, int]] | None = None  # where its state first changes, its functions all defined
     for cell, statement in code.kept:
-        position = numbers.index(cell)
         function = statement.name if isinstance(statement, ast.FunctionDef) and statement.name in names else None
-        binds = bound_at_top(statement)
-        if function is not None and function in fresh:
-            upto, defined = (position, dict(current)) if end is None else end
+        if function is None:
+            continue
+        if function in fresh:
+            upto = numbers.index(cell)
+            while upto > 0 and setting[upto - 1]:
+                upto -= 1
             if upto > 0:
-                found.append(Group(upto, defined, tuple(numbers[:upto]), in_order))
-            fresh, end = set(), None
-        elif end is None and set(names) <= set(current) and binds & bound:
-            end = (position, dict(current))
-        if function is not None:
-            current[function] = cell
-            fresh.add(function)
-        bound |= binds
+                found.append(Group(upto, dict(current), tuple(numbers[:upto]), in_order))
+            fresh = set()
+        current[function] = cell
+        fresh.add(function)
     found.append(Group(len(numbers), current, tuple(numbers), in_order))
     return [group for group in found if set(group.cells) == set(names)]

@@ -27,8 +27,8 @@ PART in ``runs`` (free-running from the initial parameters) and ``forced`` (each
 from Keras's state before it), per init, ``PART.INIT.params`` (steps x parameters, in
 document order) and ``PART.INIT.losses`` (steps), in the run's dtype. With a probe,
 also ``probe.losses`` (groups x layouts x problems, float64, NaN where the first step did
-not run) and ``probe.errors`` (groups x layouts, text: why it did not); where no group is the
-problem's, these alone. ``yhat_shape``, 0-d text, where the tutorial contract's forward pass
+not run; why it did not stays in the child); where no group is the problem's, it alone.
+``yhat_shape``, 0-d text such as ``(2, 1)``, where the tutorial contract's forward pass
 returned a y_hat of more than one value.
 """
 
@@ -45,7 +45,6 @@ __all__ = [
     "ERROR",
     "EXTRAS",
     "PARTS",
-    "PROBE_ERRORS",
     "PROBE_LOSSES",
     "SHAPE",
     "VALUES",
@@ -61,9 +60,9 @@ WORKER = "comparisons.audit.worker"  # run as ``python -m``
 PARTS = ("runs", "forced")
 VALUES = ("params", "losses")
 ERROR = "error"
-PROBE_LOSSES, PROBE_ERRORS = "probe.losses", "probe.errors"
+PROBE_LOSSES = "probe.losses"
 SHAPE = "yhat_shape"
-EXTRAS = (PROBE_LOSSES, PROBE_ERRORS, SHAPE)
+EXTRAS = (PROBE_LOSSES, SHAPE)
 
 
 def make_job(
@@ -83,8 +82,7 @@ def probe_shapes(job: dict[str, Any]) -> dict[str, tuple[int, ...]]:
     probe = job.get("probe")
     if probe is None:
         return {}
-    grid = (len(probe["groups"]), len(probe["layouts"]))
-    return {PROBE_LOSSES: (*grid, len(probe["contexts"])), PROBE_ERRORS: grid}
+    return {PROBE_LOSSES: (len(probe["groups"]), len(probe["layouts"]), len(probe["contexts"]))}
 
 
 def result_name(part: str, init: str, what: str) -> str:

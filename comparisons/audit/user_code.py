@@ -26,12 +26,13 @@ from comparisons.notebook import NotebookError, cell_filename, definitions
 from manual.network import Architecture, Params
 from manual.row.losses import LOSSES
 
-__all__ = ["MEMORY_MIB", "SHAPES", "UserCodeError", "checked", "load", "one_line", "step_function"]
+__all__ = ["IMPORTED", "MEMORY_MIB", "SHAPES", "UserCodeError", "checked", "load", "one_line", "step_function"]
 
 
 MEMORY_MIB: int | None = None  # the limit this process runs under, to name it in messages
 _SKIPPED_NAMES: dict[str, tuple[int, int]] = {}  # a notebook's names bound only by statements not run
 SHAPES: dict[str, tuple[int, ...]] = {}  # a forward pass's y_hat, where it held more than one value
+IMPORTED: dict[str, types.ModuleType | UserCodeError] = {}  # a .py file's module, or why it failed, this run
 
 
 def _failure(error: BaseException) -> str:
@@ -61,20 +62,33 @@ class _RaisedError(Exception):
         self.name, self.error = name, error
 
 
+def _imported(path: str, module_name: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise UserCodeError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
+    return module
+
+
 def _module(job: dict[str, Any], module_name: str, upto: int | None = None) -> types.ModuleType:
     """The user's file as a module: a .py file imported whole; a notebook's definitions only,
     from the cells the parent read (``job["cells"]``, the first ``upto`` of them)."""
     path = job["path"]
     if job.get("cells") is None:
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise UserCodeError(f"{path}: cannot be loaded as a Python module")
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as error:
-            raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
-        return module
+        # imported once per run: a learner's script may train, print or write at import time
+        if path not in IMPORTED:
+            try:
+                IMPORTED[path] = _imported(path, module_name)
+            except UserCodeError as error:
+                IMPORTED[path] = error
+        imported = IMPORTED[path]
+        if isinstance(imported, UserCodeError):
+            raise imported
+        return imported
     try:
         code = definitions(path, [tuple(cell) for cell in job["cells"][:upto]], 0)
     except NotebookError as error:

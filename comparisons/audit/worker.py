@@ -76,9 +76,12 @@ def _forced(
     return {"params": np.array(params, dtype=X.dtype), "losses": np.array(losses, dtype=X.dtype)}
 
 
-def _probe(job: dict[str, Any], module_name: str, check: Callable[..., Any]) -> dict[str, np.ndarray]:
+def _probe(
+    job: dict[str, Any], module_name: str, check: Callable[..., Any]
+) -> tuple[dict[str, np.ndarray], list[list[str]]]:
     """The first step of every group of definitions in every layout tried, on each problem's
-    first step: its loss (NaN where it did not run) and, on the problem's own, what went wrong."""
+    first step: its loss (NaN where it did not run), sent back, and on the problem's own what
+    went wrong, kept here."""
     probe = job["probe"]
     layouts, groups, contexts = probe["layouts"], probe["groups"], probe["contexts"]
     losses = np.full((len(groups), len(layouts), len(contexts)), np.nan)
@@ -97,7 +100,25 @@ def _probe(job: dict[str, Any], module_name: str, check: Callable[..., Any]) -> 
                     if c == 0:
                         errors[g, j] = str(error)
     user_code.SHAPES.clear()
-    return {protocol.PROBE_LOSSES: losses, protocol.PROBE_ERRORS: errors.astype(str)}
+    return {protocol.PROBE_LOSSES: losses}, [list(row) for row in errors]
+
+
+def _failing_layout(job: dict[str, Any], layouts: list[str], errors: list[str], default: str) -> str:
+    """Where no layout runs the first step: one whose forward pass ran, so that the run reports
+    the learner's real error (in the update) rather than another layout's shape error."""
+    if job.get("contract", "step") != "tutorial":
+        return default
+    forward = job["forward"]
+    forward_ran = [layout for layout, error in zip(layouts, errors, strict=True) if not error.startswith(forward)]
+    return default if default in forward_ran or not forward_ran else forward_ran[0]
+
+
+def _no_layout(layouts: list[str], errors: list[str], layout: str) -> str:
+    """What to add to the error where it is a shape error that other layouts do not share."""
+    error = errors[layouts.index(layout)]
+    if len(set(errors)) > 1 and ("ValueError" in error or "IndexError" in error):
+        return f"; it runs in no layout (tried --layout {', '.join(layouts)})"
+    return ""
 
 
 def run(job: dict[str, Any], progress_path: str | None = None, module_name: str = "user_step") -> dict[str, Any]:
@@ -122,14 +143,16 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
         return check
 
     user_code.SHAPES.clear()
+    user_code.IMPORTED.clear()
     try:
         # the user's overflows are the audit's findings, not warnings on the terminal
         stack.enter_context(np.errstate(all="ignore"))
-        layout, upto, probed, hint = job.get("layout", "keras"), None, {}, ""
+        layout, upto, hint = job.get("layout", "keras"), None, ""
+        probed: dict[str, np.ndarray] = {}
         if job.get("probe") is not None:
             probe = job["probe"]
             trying = checker(probe["init"], "while trying each layout and group of definitions ")
-            probed = _probe(job, module_name, trying)
+            probed, errors = _probe(job, module_name, trying)
             choice = choose(
                 probed[protocol.PROBE_LOSSES],
                 np.asarray(probe["expected"]),
@@ -141,11 +164,9 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
             if choice.group is None:  # the notebook's functions are the other problem's: the parent says so
                 return probed
             layout, upto = choice.layout, probe["groups"][choice.group]
-            tried = probed[protocol.PROBE_ERRORS][choice.group]
-            # a shape error in the contract's own layout that others do not share may be the layout's
-            default = tried[probe["layouts"].index(layout)]
-            if not choice.runs and len(set(tried)) > 1 and ("ValueError" in default or "IndexError" in default):
-                hint = f"; it runs in no layout (tried --layout {', '.join(probe['layouts'])})"
+            if not choice.runs:
+                layout = _failing_layout(job, probe["layouts"], errors[choice.group], layout)
+                hint = _no_layout(probe["layouts"], errors[choice.group], layout)
         fn = step_function(job, module_name, layout, upto)
         runs = {init: _free(checker(init)(fn, context), arch, context) for init, context in job["runs"].items()}
         forced = {
