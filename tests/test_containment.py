@@ -75,28 +75,28 @@ def _at_exit(action: str) -> str:
     return f"import atexit, os, sys\n\n\ndef at_exit():\n    {action}\n\n\natexit.register(at_exit)\n"
 
 
+def _rewriting_the_result(edit: str, save: str = "savez") -> str:
+    """A header that, at exit, rewrites the child's real result: ``edit`` changes ``arrays``."""
+    return _at_exit(
+        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
+        f"        arrays = {{k: real[k] for k in real.files}}\n    {edit}\n    np.{save}(sys.argv[1], **arrays)"
+    )
+
+
 def test_a_compressed_bomb_in_place_of_the_result_is_not_unpacked(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """A small file that would unpack to far more than any result: refused from the archive's directory."""
-    bomb = (
-        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
-        "        arrays = {k: real[k] for k in real.files}\n"
-        "    arrays['runs.seed.params'] = np.zeros(1 << 22)\n    np.savez_compressed(sys.argv[1], **arrays)"
-    )
-    report = audit(capsys, tmp_path / "bomb.py", _at_exit(bomb))
+    bomb = _rewriting_the_result("arrays['runs.seed.params'] = np.zeros(1 << 22)", "savez_compressed")
+    report = audit(capsys, tmp_path / "bomb.py", bomb)
     assert report["verdict"] == "error"
     assert report["error"].endswith("(runs.seed.params.npy compressed or too large)")
 
 
 def test_a_probe_alone_in_place_of_the_result_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The first steps' losses sent back without the runs, though they name a group of the problem's."""
-    probe_only = (
-        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
-        "        arrays = {k: real[k] for k in real.files if k.startswith('probe.')}\n"
-        "    np.savez(sys.argv[1], **arrays)"
-    )
-    report = audit(capsys, tmp_path / "probe.py", _at_exit(probe_only))
+    probe_only = _rewriting_the_result("arrays = {k: v for k, v in arrays.items() if k.startswith('probe.')}")
+    report = audit(capsys, tmp_path / "probe.py", probe_only)
     assert report["error"].endswith("something other than the audit's results (a probe alone)")
 
 
@@ -372,10 +372,6 @@ def test_a_shape_from_a_step_that_has_no_forward_pass_is_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """Text the parent would print as a note, sent back by a step contract's child."""
-    forged = (
-        "import numpy as np\n    with np.load(sys.argv[1]) as real:\n"
-        "        arrays = {k: real[k] for k in real.files}\n"
-        "    arrays['yhat_shape'] = np.array('\\x1b[31mred')\n    np.savez(sys.argv[1], **arrays)"
-    )
-    report = audit(capsys, tmp_path / "shape.py", _at_exit(forged))
+    forged = _rewriting_the_result("arrays['yhat_shape'] = np.array('\\x1b[31mred')")
+    report = audit(capsys, tmp_path / "shape.py", forged)
     assert report["error"].endswith("something other than the audit's results (yhat_shape where none is due)")
