@@ -213,6 +213,7 @@ print(json.dumps({"results": results, "tensorflow": "tensorflow" in sys.modules}
 """
 
 
+@pytest.mark.fresh  # the second run is a fresh Python of its own (seconds of start-up)
 def test_a_second_run_does_not_import_tensorflow(empty_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A matching audit, a diverging one, the main job and the formula audit: run here first,
     which computes the Keras side into the cache, then again in a fresh process, which finds

@@ -93,6 +93,7 @@ def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], ar
     assert message in err
 
 
+@pytest.mark.fresh  # python -m comparisons, a fresh Python that imports TensorFlow
 def test_module_entry_point_is_quiet_on_stderr() -> None:
     """The real command, as a user types it: no TensorFlow start-up noise, no traceback."""
     ok = subprocess.run(

@@ -229,6 +229,7 @@ spin()
     }
 
 
+@pytest.mark.fresh  # the grader is a fresh Python of its own, as an instructor runs it (8-10 s)
 @needs_bwrap
 def test_a_hostile_class_is_contained_and_the_rest_graded(tmp_path: Path) -> None:
     from comparisons.audit import keras_side
