@@ -208,6 +208,8 @@ def definitions(filename: str, sources: list[tuple[int, str]], cells: int) -> No
             tree = ast.parse(source, filename=cell_filename(filename, number))
         except SyntaxError as error:
             raise NotebookError(f"cell {number}, line {error.lineno}: not valid Python: {error.msg}") from None
+        except (RecursionError, MemoryError):  # Python's own parser gives up: Jupyter could not run it either
+            raise NotebookError(f"cell {number}: nested too deeply for Python's parser") from None
         for statement in tree.body:
             if defines(statement):
                 kept.append((number, statement))

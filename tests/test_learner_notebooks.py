@@ -523,3 +523,19 @@ def test_a_layout_the_audit_does_not_know_is_refused() -> None:
 
     with pytest.raises(comparisons.InputError, match="unknown layout 'rows' \\(choose from columns, out-in, keras\\)"):
         comparisons.audit_step(lambda params, x, y, lr: (params, 0.0), problem="regression", layout="rows")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [pytest.param("-" * 100_000 + "1", id="memory"), pytest.param("1+" * 200_000 + "1", id="recursion")],
+)
+def test_code_nested_past_python_s_parser_is_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, expression: str
+) -> None:
+    path = write(tmp_path / "nb.ipynb", IMPORTS, f"x = {expression}")
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["error"]) == (2, f"{path}: cell 2: nested too deeply for Python's parser")
+    path = tmp_path / "deep.py"
+    path.write_text(f"x = {expression}\n")
+    status, report = audit(capsys, path, "regression")
+    assert (status, report["error"]) == (2, f"{path}: nested too deeply for Python's parser")

@@ -68,6 +68,8 @@ def check_source(path: Path, cells: tuple[int, int] | None = None) -> NotebookCo
         raise InputError(f"{path}: not valid Python: {error.msg} at line {error.lineno}") from None
     except ValueError as error:  # NUL bytes
         raise InputError(f"{path}: not a Python source file ({error})") from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up: importing it would too
+        raise InputError(f"{path}: nested too deeply for Python's parser") from None
     return None
 
 
