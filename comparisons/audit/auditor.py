@@ -174,9 +174,11 @@ def audit(
     ``functions``: the user's functions themselves, by the contract's names (the Python API):
     they run in this process, and ``path`` only names them. ``sandboxed``: the child runs in
     bubblewrap (comparisons.audit.sandbox). ``cells``: a notebook's cells A-B only. ``base`` not a
-    preset: a network of the user's, trained
-    by plain SGD (the step has no state to carry), in batches of its batch size; the
-    per-parameter diagnosis and the known-bug catalogue are the document's networks' only."""
+    preset: a network of the user's, trained by plain SGD (the step has no state to carry), in
+    batches of its batch size; the per-parameter diagnosis and the known-bug catalogue are the
+    document's networks' only. The learner's functions, the group of a notebook's definitions
+    and the layout are found where not given, and each choice is a note (comparisons.audit.discover,
+    comparisons.audit.choice)."""
     contract = Contract(func=contract) if isinstance(contract, str) else contract
     if contract.layout not in (None, *LAYOUTS):
         raise InputError(f"unknown layout {contract.layout!r} (choose from {', '.join(LAYOUTS)})")
