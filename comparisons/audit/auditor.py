@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from comparisons.audit import protocol, sandbox
-from comparisons.audit.choice import Choice, choose
+from comparisons.audit.choice import Choice, choose_for
 from comparisons.audit.diagnosis import deviates, deviation_score, diagnose, gradient_distance
 from comparisons.audit.discover import Group, find_functions, groups, top_level
 from comparisons.audit.divergence import as_table, first_divergence, forced_steps
@@ -30,7 +30,7 @@ from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras_side, run_context
 from comparisons.audit.known_bugs import find_known_bugs
-from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS
+from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS, W_SHAPES
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
 from comparisons.cells import read_notebook
 from comparisons.errors import InputError
@@ -143,18 +143,6 @@ def _probe(
     }
 
 
-def _choice(probe: dict[str, Any], outcome: dict[str, Any], contract: Contract) -> Choice:
-    """The child's choice, made again from what it sent back."""
-    return choose(
-        outcome[protocol.PROBE_LOSSES],
-        np.asarray(probe["expected"]),
-        probe["threshold"],
-        probe["floor"],
-        probe["layouts"],
-        DEFAULT_LAYOUT[contract.kind],
-    )
-
-
 def audit(
     path: Path,
     contract: Contract | str,
@@ -215,7 +203,7 @@ def audit(
     outcome = user_runs(path, contract.label, job, timeout, memory, sandboxed)
     layout = contract.layout or DEFAULT_LAYOUT[contract.kind]
     if probe is not None:
-        choice = _choice(probe, outcome, contract)
+        choice = choose_for(probe, outcome[protocol.PROBE_LOSSES], contract.kind)  # the child's, made again
         if choice.group is None:
             raise InputError(f"{path}: {_no_group(base, candidates or [], choice)}")
         if "runs" not in outcome:  # the child stops after the probe only where no group is the problem's
@@ -334,22 +322,18 @@ def _chosen(base: AuditSpec, contract: Contract, candidates: list[Group] | None,
     if contract.layout is None:
         if choice.ambiguous and contract.kind == "tutorial":
             notes.append(
-                f"layout: {choice.layout} (W {_w_shape(choice.layout)}), the contract's own; your first step runs "
+                f"layout: {choice.layout} (W {W_SHAPES[choice.layout]}), the contract's own; your first step runs "
                 f"in more than one ({', '.join(choice.runs)}): --layout chooses"
             )
         elif choice.runs and choice.layout != DEFAULT_LAYOUT[contract.kind] and not choice.ambiguous:
             notes.append(
-                f"layout: {choice.layout} (W {_w_shape(choice.layout)}), the only one in which your first step "
+                f"layout: {choice.layout} (W {W_SHAPES[choice.layout]}), the only one in which your first step "
                 f"{_GIVES if len(choice.runs) > 1 else 'runs'} (--layout chooses)"
             )
     return notes
 
 
 _GIVES = "gives Keras's loss"
-
-
-def _w_shape(layout: str) -> str:
-    return "(n_out, n_in)" if layout == "out-in" else "(n_in, n_out)"
 
 
 def _no_group(base: AuditSpec, candidates: list[Group], choice: Choice) -> str:

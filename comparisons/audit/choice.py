@@ -15,10 +15,13 @@ among them, else the first of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Choice", "choose", "close"]
+from comparisons.audit.layouts import DEFAULT_LAYOUT
+
+__all__ = ["Choice", "choose", "choose_for", "close"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,10 @@ def choose(
         layout, ambiguous = (default if default in layouts else layouts[0]), False
     runs = tuple(layout for layout, ok in zip(layouts, ran[-1 if group is None else group], strict=True) if ok)
     return Choice(group, layout, runs, ambiguous, tuple(bool(m) for m in matches), tuple(bool(o) for o in others))
+
+
+def choose_for(probe: dict[str, Any], losses: np.ndarray, contract: str) -> Choice:
+    """The choice a job's probe (comparisons.audit.protocol) makes from its first steps' losses:
+    the child's, which then runs it, and the parent's, which says why, are this one call."""
+    expected = np.asarray(probe["expected"])
+    return choose(losses, expected, probe["threshold"], probe["floor"], probe["layouts"], DEFAULT_LAYOUT[contract])

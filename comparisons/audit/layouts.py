@@ -19,9 +19,10 @@ import numpy as np
 from comparisons.audit.returns import UserCodeError
 from manual.network import Params
 
-__all__ = ["DEFAULT_LAYOUT", "LAYOUTS", "from_layout", "input_in", "to_layout"]
+__all__ = ["DEFAULT_LAYOUT", "LAYOUTS", "W_SHAPES", "from_layout", "input_in", "to_layout"]
 
 LAYOUTS = ("columns", "out-in", "keras")
+W_SHAPES = {"columns": "(n_in, n_out)", "out-in": "(n_out, n_in)", "keras": "(n_in, n_out)"}  # as messages say
 # where more than one layout runs a learner's first step: the contract's own
 DEFAULT_LAYOUT = {"tutorial": "columns", "step": "keras"}
 

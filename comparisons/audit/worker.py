@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 
 from comparisons.audit import protocol, user_code
-from comparisons.audit.choice import choose
-from comparisons.audit.layouts import DEFAULT_LAYOUT
+from comparisons.audit.choice import choose_for
 from comparisons.audit.limits import drop_to, limit_resources
 from comparisons.audit.returns import UserCodeError
 from comparisons.audit.user_code import checked, one_line, step_function
@@ -153,14 +152,7 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
             probe = job["probe"]
             trying = checker(probe["init"], "while trying each layout and group of definitions ")
             probed, errors = _probe(job, module_name, trying)
-            choice = choose(
-                probed[protocol.PROBE_LOSSES],
-                np.asarray(probe["expected"]),
-                probe["threshold"],
-                probe["floor"],
-                probe["layouts"],
-                DEFAULT_LAYOUT[job.get("contract", "step")],
-            )
+            choice = choose_for(probe, probed[protocol.PROBE_LOSSES], job.get("contract", "step"))
             if choice.group is None:  # the notebook's functions are the other problem's: the parent says so
                 return probed
             layout, upto = choice.layout, probe["groups"][choice.group]
