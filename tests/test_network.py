@@ -384,14 +384,16 @@ def test_a_slip_only_the_partial_batch_shows_is_placed_at_it(
 
 
 @pytest.mark.parametrize(
-    ("slip", "written"),
+    ("slip", "written", "finding"),
     [
-        pytest.param("(1 - H)", "(1 - H**2)", id="tanh-derivative"),
-        pytest.param("/ n", "/ (B * n)", id="summed-over-the-batch"),
+        pytest.param("(1 - H)", "(1 - H**2)", ("activation-derivative", ["W1", "b1"], 1, None), id="tanh-derivative"),
+        pytest.param(
+            "/ n", "/ (B * n)", ("batch-reduction", ["W1", "b1", "W2", "b2"], 2, 3.0), id="summed-over-the-batch"
+        ),
     ],
 )
-def test_a_network_step_with_a_slip_diverges_at_its_first_step(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, slip: str, written: str
+def test_a_network_step_with_a_slip_diverges_at_its_first_step_and_is_diagnosed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, slip: str, written: str, finding: tuple[object, ...]
 ) -> None:
     path = tmp_path / "net_bug.py"
     path.write_text(NETWORK_STEP.replace(written, slip))
@@ -400,7 +402,10 @@ def test_a_network_step_with_a_slip_diverges_at_its_first_step(
     assert status == 1
     assert isinstance(first, dict)
     assert (first["epoch"], first["step"]) == (1, 1)
-    assert report["diagnosis"] == {"findings": [], "known_bugs": [], "per_parameter": False}
+    diagnosis = report["diagnosis"]
+    assert isinstance(diagnosis, dict)
+    assert [(f["kind"], f["parameters"], f["layer"], f["factor"]) for f in diagnosis["findings"]] == [finding]
+    assert diagnosis["per_parameter"] is True
 
 
 @pytest.mark.parametrize(

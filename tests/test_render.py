@@ -136,8 +136,21 @@ AUDITS = {
         bugs=["b2-from-W2"],
         notebook=NotebookCode(cells=4, kept=[(1, ast.Pass()), (3, ast.Pass())], skipped=2),
     ),
-    "diverged only from Keras's state, in batches": _audit(
-        [AuditRun("keras", 1e-12, None, _divergence("keras", batch=list(range(10))))], per_parameter=False
+    "diverged only from Keras's state, in batches, on a network": _audit(
+        [AuditRun("keras", 1e-12, None, _divergence("keras", batch=list(range(10))))],
+        findings=[
+            Finding(
+                "activation-derivative",
+                ["W1", "b1"],
+                [{"array": "W1", "index": None}, {"array": "b1", "index": None}],
+                None,
+                None,
+                None,
+                1,
+                FIRST,
+                "layer 1 (tanh): its delta multiplies by 1 - O, where tanh's slope is 1 - O^2",
+            )
+        ],
     ),
     "diverged, every update right": _audit([AuditRun("seed", 2.0, _divergence("seed"))]),
     "a match under init seed alone": _audit([AuditRun("seed", 0.0, None)]),
@@ -166,7 +179,7 @@ def test_the_html_says_every_sentence_of_the_text(result: Audit) -> None:
 def test_the_first_divergence_reads_the_same_in_text_and_html() -> None:
     """The sentence that drifted before the renderers were one: the HTML had lost "(each step from
     Keras's state)" and the known bugs' wording."""
-    result = AUDITS["diverged only from Keras's state, in batches"]
+    result = AUDITS["diverged only from Keras's state, in batches, on a network"]
     sentence = "First divergence (each step from Keras's state): init keras, epoch 1, step 2, rows 0, 1, 2, 3, 4, 5"
     assert sentence in audit_text(result)
     assert html.escape(sentence) in audit_html(result)

@@ -32,6 +32,7 @@ from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras
 from comparisons.audit.known_bugs import find_known_bugs
 from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS, W_SHAPES
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
+from comparisons.audit.network_diagnosis import diagnose_network
 from comparisons.cells import read_notebook
 from comparisons.errors import InputError
 from comparisons.notebook import NotebookCode, NotebookError, definitions, functions_defined
@@ -255,7 +256,6 @@ def audit(
         runs,
         notebook=notebook,
         traces=traces,
-        per_parameter=base.is_document,
         notes=notes,
         functions={"step": contract.func}
         if contract.kind == "step"
@@ -263,9 +263,10 @@ def audit(
         layout=layout,
     )
     diverged = any(r.divergence is not None or r.forced_divergence is not None for r in runs)
-    if diverged and base.is_document:
-        findings = diagnose(arch, base.learning_rate, base.dtype, forced)
-        bugs = find_known_bugs(specs, contexts, users, threshold) if known_bugs else None
+    if diverged:
+        explain = diagnose if base.is_document else diagnose_network
+        findings = explain(arch, base.learning_rate, base.dtype, forced)
+        bugs = find_known_bugs(specs, contexts, users, threshold) if known_bugs and base.is_document else None
         if protocol.SHAPE in outcome:
             findings = [_with_shape(f, contract.forward, outcome[protocol.SHAPE]) for f in findings]
         result = replace(result, findings=findings, bugs=bugs)

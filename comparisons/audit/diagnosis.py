@@ -24,31 +24,21 @@ prediction. Pure numpy: the Keras side arrives as arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from comparisons.audit.findings import KINDS, Finding, ForcedSteps
-from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS, DIAGNOSIS_ATOL_EPS, DIAGNOSIS_RTOL
+from comparisons.audit.forced import Steps, allowance, loss_findings, stack, tolerance
+from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.network import Architecture, from_document_order, parameter_names
 from manual.row.layerwise import backward, forward
 from manual.row.losses import LOSSES
 
 __all__ = ["deviates", "deviation_score", "diagnose", "gradient_distance"]
-
-
-@dataclass(frozen=True)
-class _Steps:
-    """Every init's forced steps stacked: arrays of (N, ...) in float64, N = inits x steps."""
-
-    S: np.ndarray
-    T: np.ndarray
-    N: np.ndarray
-    where: list[tuple[str, int, int]]  # (init, epoch, step) of each row
-    gscale: np.ndarray  # (N,) the step's largest true gradient: the scale its arithmetic noise is relative to
 
 
 @dataclass(frozen=True)
@@ -72,7 +62,7 @@ def gradient_distance(arch: Architecture, lr: float, dtype: str, forced: ForcedS
     """(K, P): |u - g| / (|g| + the step's largest true gradient), u = (old - new) / lr the
     implied gradient, g the true one: how far each update is from Keras's, in gradient space.
     It includes the rounding of new = old - lr u, which ``deviates`` allows for separately."""
-    s = _stack(arch, [forced])
+    s = stack([forced])
     with np.errstate(invalid="ignore", divide="ignore"):
         distance = np.abs((s.S - s.N) / lr - s.T) / (np.abs(s.T) + s.gscale[:, None])
     return np.where(np.isnan(distance), np.inf, distance)
@@ -80,9 +70,9 @@ def gradient_distance(arch: Architecture, lr: float, dtype: str, forced: ForcedS
 
 def deviation_score(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> np.ndarray:
     """(K, P): |u - g| over the tolerance the diagnosis allows it: above 1, the update is not Keras's."""
-    s = _stack(arch, [forced])
-    rtol, atol_eps = _allowance(dtype)
-    tol = _tolerance(np.abs(s.T), s.gscale[:, None], s.S, s.N, lr, rtol, atol_eps)
+    s = stack([forced])
+    rtol, atol_eps = allowance(dtype)
+    tol = tolerance(np.abs(s.T), s.gscale[:, None], s.S, s.N, lr, rtol, atol_eps)
     with np.errstate(invalid="ignore"):
         score = np.abs((s.S - s.N) / lr - s.T) / tol
     return np.where(np.isnan(score), np.inf, score)
@@ -98,9 +88,9 @@ def deviates(arch: Architecture, lr: float, dtype: str, forced: ForcedSteps) -> 
 def diagnose(arch: Architecture, lr: float, dtype: str, forced: list[ForcedSteps]) -> list[Finding]:
     """The ordered findings that explain every step of every init; [] when every update is right."""
     names = parameter_names(arch)
-    stacked = _stack(arch, forced)
+    stacked = stack(forced)
     wrong_params = np.concatenate([deviates(arch, lr, dtype, f) for f in forced])
-    findings = _loss_findings(arch, dtype, forced, stacked, wrong_params[:, 0])
+    findings = loss_findings(dtype, forced, stacked, wrong_params[:, 0], _loss_after(arch, dtype, forced))
     explained: dict[tuple[Any, ...], tuple[list[int], int]] = {}
     firsts: dict[int, int] = {}  # each parameter's first wrong step
     stale = _stale_gradients(arch, forced)
@@ -126,71 +116,16 @@ def diagnose(arch: Architecture, lr: float, dtype: str, forced: list[ForcedSteps
     return head + rest
 
 
-def _stack(arch: Architecture, forced: list[ForcedSteps]) -> _Steps:
-    def cat(field: str) -> np.ndarray:
-        return np.concatenate([np.asarray(getattr(f, field), dtype=np.float64) for f in forced])
-
-    T = cat("true_grads")
-    where = [(f.init, int(e), int(s)) for f in forced for e, s in zip(f.epochs, f.steps, strict=True)]
-    return _Steps(S=cat("states"), T=T, N=cat("user_new"), where=where, gscale=np.abs(T).max(axis=1))
-
-
-def _allowance(dtype: str) -> tuple[float, float]:
-    """(rtol, the update rounding's multiple of eps) of tolerances.py, for this dtype."""
-    return DIAGNOSIS_RTOL[dtype], DIAGNOSIS_ATOL_EPS * float(np.finfo(dtype).eps)
-
-
-def _tolerance(
-    size: np.ndarray, gscale: np.ndarray, start: np.ndarray, new: np.ndarray, lr: float, rtol: float, atol_eps: float
-) -> np.ndarray:
-    """How far an implied gradient may be from a hypothesis of magnitude ``size`` and still match it.
-
-    Two noises: the gradient's own arithmetic, which a user may order differently
-    (relative to the step's largest gradient, which the shared factors such as
-    y - y_hat carry), and the rounding of new = start - lr g, which (start - new) / lr
-    magnifies by 1 / lr.
-    """
-    return rtol * (size + gscale) + atol_eps * np.maximum(np.maximum(np.abs(start), np.abs(new)), AUDIT_FLOOR) / lr
-
-
-def _loss_findings(
-    arch: Architecture,
-    dtype: str,
-    forced: list[ForcedSteps],
-    stacked: _Steps,
-    wrong_loss: np.ndarray,
-) -> list[Finding]:
-    rows = np.flatnonzero(wrong_loss)
-    if not len(rows):
-        return []
+def _loss_after(arch: Architecture, dtype: str, forced: list[ForcedSteps]) -> Callable[[int, np.ndarray], float]:
+    """The loss at the parameters a step returned, on the same row, in the working dtype."""
     loss_fn = LOSSES[arch.loss]
-    user_loss = np.concatenate([f.user_loss for f in forced])
-    keras_loss = np.concatenate([f.keras_loss for f in forced])
     X = np.concatenate([f.X for f in forced])
     y = np.concatenate([f.y for f in forced])
-    # the loss at the parameters the step returned, on the same row, in the working dtype
-    after = np.array(
-        [
-            loss_fn(y[k], forward(arch, from_document_order(arch, new.astype(dtype)), X[k])[-1])[0]
-            for k, new in enumerate(stacked.N)
-        ]
-    )
-    first = int(rows[0])
-    init, epoch, step = stacked.where[first]
-    where = {"init": init, "epoch": epoch, "step": step}
-    if not (relative_distance(user_loss, after, AUDIT_FLOOR) > AUDIT_THRESHOLDS[dtype]).any():
-        message = (
-            "the loss your step returns is the loss after its update; "
-            "return the loss of the prediction made before the update, as Keras's History does"
-        )
-        return [Finding("loss-after-update", ["loss"], [], None, None, None, None, where, message)]
-    message = (
-        f"the loss your step returns differs from Keras's at the same parameters and row "
-        f"(first at init {init}, epoch {epoch}, step {step}: yours {user_loss[first]:.10g}, "
-        f"Keras's {keras_loss[first]:.10g}): the forward pass or the loss formula is wrong, "
-        "and every update computed from that prediction inherits it; fix it first"
-    )
-    return [Finding("forward", ["loss"], [], None, None, None, None, where, message)]
+
+    def after(k: int, new: np.ndarray) -> float:
+        return float(loss_fn(y[k], forward(arch, from_document_order(arch, new.astype(dtype)), X[k])[-1])[0])
+
+    return after
 
 
 def _layer(arch: Architecture, j: int) -> int:
@@ -241,7 +176,7 @@ def _hypotheses(arch: Architecture, j: int) -> Iterator[_Hypothesis]:
     yield from sorted(candidates, key=lambda h: (h.complexity, h.scaled))
 
 
-def _source(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray]) -> np.ndarray:
+def _source(h: _Hypothesis, s: Steps, stale: dict[int, np.ndarray]) -> np.ndarray:
     source, p, m = h.source
     if source == "zero":
         return np.zeros(len(s.S))
@@ -251,14 +186,14 @@ def _source(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray]) -> np.ndarr
     return s.T[:, p]
 
 
-def _start(h: _Hypothesis, s: _Steps, lr: float) -> np.ndarray:
+def _start(h: _Hypothesis, s: Steps, lr: float) -> np.ndarray:
     kind, q = h.start
     if kind == "after-true":
         return s.S[:, q] - lr * s.T[:, q]
     return s.S[:, q] if kind in ("own", "before") else s.N[:, q]
 
 
-def _fits(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray], lr: float, dtype: str) -> float | None:
+def _fits(h: _Hypothesis, s: Steps, stale: dict[int, np.ndarray], lr: float, dtype: str) -> float | None:
     """The factor c with which the hypothesis explains every step of its parameter, or None."""
     j = h.param
     A = _start(h, s, lr)
@@ -272,22 +207,22 @@ def _fits(h: _Hypothesis, s: _Steps, stale: dict[int, np.ndarray], lr: float, dt
         c = float(np.dot(U, G)) / norm
         if not np.isfinite(c) or c == 0.0:
             return None
-    rtol, atol_eps = _allowance(dtype)
-    tol = _tolerance(np.abs(c * G), abs(c) * s.gscale, A, s.N[:, j], lr, rtol, atol_eps)
+    rtol, atol_eps = allowance(dtype)
+    tol = tolerance(np.abs(c * G), abs(c) * s.gscale, A, s.N[:, j], lr, rtol, atol_eps)
     return c if bool(np.all(np.abs(U - c * G) <= tol)) else None
 
 
-def _first_difference(a: np.ndarray, b: np.ndarray, s: _Steps, j: int, lr: float, dtype: str, fallback: int) -> int:
+def _first_difference(a: np.ndarray, b: np.ndarray, s: Steps, j: int, lr: float, dtype: str, fallback: int) -> int:
     """The first step at which the values a and b (gradients of parameter j's scale) differ, not before ``fallback``."""
-    rtol, atol_eps = _allowance(dtype)
-    tol = _tolerance(np.abs(b), s.gscale, s.S[:, j], s.N[:, j], lr, rtol, atol_eps)
+    rtol, atol_eps = allowance(dtype)
+    tol = tolerance(np.abs(b), s.gscale, s.S[:, j], s.N[:, j], lr, rtol, atol_eps)
     differ = np.flatnonzero(~(np.abs(a - b) <= tol))
     later = differ[differ >= fallback]
     return int(later[0]) if len(later) else fallback
 
 
 def _explain(
-    arch: Architecture, j: int, s: _Steps, stale: dict[int, np.ndarray], lr: float, dtype: str, first: int
+    arch: Architecture, j: int, s: Steps, stale: dict[int, np.ndarray], lr: float, dtype: str, first: int
 ) -> list[tuple[tuple[Any, ...], int]]:
     """The simplest hypothesis for parameter j, as finding keys (kind, other, updated, factor, layer),
     each with the first step at which that part of the mistake shows."""
@@ -321,7 +256,7 @@ def _finding(
     arch: Architecture,
     key: tuple[Any, ...],
     params: list[int],
-    s: _Steps,
+    s: Steps,
     first: int,
     lr: float,
     explained: dict[tuple[Any, ...], tuple[list[int], int]],

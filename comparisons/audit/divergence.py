@@ -75,7 +75,7 @@ def first_divergence(
 
 
 def forced_steps(init: str, context: dict[str, Any], side: KerasSide, forced: dict[str, np.ndarray]) -> ForcedSteps:
-    """Step k's X and y: its batch's first row (the whole batch at batch size 1)."""
+    """Step k's X and y: its batch's first row (the whole batch at batch size 1); and its whole batch."""
     batches = batch_rows(context["order"], context["batch"])
     K, per_epoch = len(batches), len(batches) // len(context["order"])
     rows = np.array([rows[0] for rows in batches])
@@ -90,4 +90,6 @@ def forced_steps(init: str, context: dict[str, Any], side: KerasSide, forced: di
         keras_loss=side.losses,
         user_new=forced["params"],
         user_loss=forced["losses"],
+        batch_x=[context["X"][rows] for rows in batches],
+        batch_y=[context["y"][rows] for rows in batches],
     )

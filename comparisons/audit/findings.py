@@ -10,14 +10,20 @@ import numpy as np
 __all__ = ["KINDS", "Finding", "ForcedSteps"]
 
 
-# the fixed vocabulary, in the order findings of the same step are listed
+# the fixed vocabulary, in the order findings of the same step are listed: causes before the
+# tensors' own slips (the document's networks use the kinds without a tensor's batch or shape)
 KINDS = (
     "forward",
     "loss-after-update",
+    "loss-gradient",
+    "activation-derivative",
     "not-updated",
     "from-other-parameter",
     "other-gradient",
     "stale-weights",
+    "batch-reduction",
+    "first-row-only",
+    "transposed",
     "sign",
     "scaled",
     "wrong",
@@ -27,7 +33,8 @@ KINDS = (
 @dataclass(frozen=True)
 class ForcedSteps:
     """One init's teacher-forced pass. Row k of each (K, P) array is in document order
-    (``parameter_names``); step k starts from ``states[k]`` with row ``X[k]``, ``y[k]``."""
+    (``parameter_names``); step k starts from ``states[k]`` with the batch ``batch_x[k]``, ``batch_y[k]``,
+    whose first row is ``X[k]``, ``y[k]``."""
 
     init: str
     epochs: np.ndarray  # (K,) 1-based
@@ -39,6 +46,8 @@ class ForcedSteps:
     keras_loss: np.ndarray  # (K,) Keras's loss at states[k] on the row
     user_new: np.ndarray  # (K, P) what the user's step returned from states[k]
     user_loss: np.ndarray  # (K,)
+    batch_x: list[np.ndarray]  # step k's whole batch (B_k, inputs), the last one of an epoch partial
+    batch_y: list[np.ndarray]  # (B_k, outputs), or (B_k,) class indices
 
 
 @dataclass(frozen=True)

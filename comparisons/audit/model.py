@@ -90,7 +90,6 @@ class Audit:
     notes: list[str] = field(default_factory=list)
     functions: dict[str, str] = field(default_factory=dict)  # role -> the learner's function
     layout: str = "keras"
-    per_parameter: bool = True  # False: a network of the user's, which the diagnosis does not explain
     # per init, per step: "distance" (the largest over the loss and every parameter), "user_loss", "keras_loss"
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 

@@ -27,7 +27,7 @@ MinibatchBug = KnownBug[Pieces]
 
 
 def _derivative(activation: str, wrong: Callable[[np.ndarray], np.ndarray]) -> Pieces:
-    def derivative(name: str, output: np.ndarray) -> np.ndarray | None:
+    def derivative(layer: int, name: str, output: np.ndarray) -> np.ndarray | None:
         return wrong(output) if name == activation else derivative_from_output(name, output)
 
     return Pieces(derivative=derivative)

@@ -33,6 +33,7 @@ __all__ = [
     "batch_loss",
     "batch_rows",
     "forward",
+    "layer_slope",
     "row_delta",
     "row_losses",
     "step_from",
@@ -103,11 +104,16 @@ def _rows(rows: int) -> int:
     return rows
 
 
+def layer_slope(layer: int, activation: str, output: np.ndarray) -> np.ndarray | None:
+    """dO_k/dZ_k of hidden layer k, the same function in every layer (a variant may change one layer's)."""
+    return derivative_from_output(activation, output)
+
+
 @dataclass(frozen=True)
 class Pieces:
     """The parts a known-bad variant replaces (manual/batch/bugs.py); the defaults are Keras's."""
 
-    derivative: Callable[[str, np.ndarray], np.ndarray | None] = derivative_from_output
+    derivative: Callable[[int, str, np.ndarray], np.ndarray | None] = layer_slope
     row_delta: Callable[[str, str, np.ndarray, np.ndarray], np.ndarray | None] = row_delta
     batch_loss: Callable[[np.ndarray], np.floating] = batch_loss
     divisor: Callable[[int], int] = _rows  # dL/dl_b = 1 / B
@@ -132,7 +138,7 @@ def backward(
         grads[f"b{k}"] = delta.sum(axis=0)  # dL/db_k = sum over the batch of delta_k
         if k > 1:
             back = delta @ params[f"W{k}"].T  # dL/dO_{k-1} = delta_k W_k^T
-            slope = pieces.derivative(arch.activations[k - 2], outputs[k - 1])
+            slope = pieces.derivative(k - 1, arch.activations[k - 2], outputs[k - 1])
             delta = back if slope is None else back * slope  # dL/dZ_{k-1}
     return grads
 

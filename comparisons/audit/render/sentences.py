@@ -120,14 +120,7 @@ def first_at(finding: Finding) -> str:
 
 
 def no_finding(result: Audit) -> str:
-    """The diagnosis where it names no finding: a network it does not explain, or every update right."""
-    forced = [r.forced_divergence for r in result.runs if r.forced_divergence is not None]
-    if not result.per_parameter and forced:
-        return (
-            "Diagnosis: the per-parameter diagnosis explains the document's two networks only; for a network "
-            f"of your own: from Keras's state, your update first differs at init {forced[0].init}, "
-            f"epoch {forced[0].epoch}, step {forced[0].step}"
-        )
+    """The diagnosis where it names no finding: every update from Keras's state is right."""
     return (
         "Diagnosis: from Keras's state every update and loss is right; the trajectories part only "
         "on your own (does your step keep state between calls?)"
