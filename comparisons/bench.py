@@ -21,6 +21,13 @@
   holds both the sharing and the parallelism. Both start from an empty cache,
   which the one-by-one audits then share (``baseline`` cached) or do not use at
   all (uncached: each recomputes Keras, as every audit did before the cache).
+- ``diagnosis``: the per-tensor diagnosis of a network of the user's (3-16-16-3
+  tanh/tanh/softmax, categorical cross-entropy, plain SGD at 0.01, batch 8, 64
+  synthetic rows, 20 epochs, every init), on a step whose layer-2 tanh slope is
+  written 1 - O (``DIAGNOSIS_STEP``): the whole audit in this process (the step
+  run here, no catalogue search), timed the second time, once Keras's side is
+  computed (disk cache off), and ``diagnose_network`` alone on the same
+  teacher-forced steps, which must give the audit's findings; and their kinds.
 """
 
 from __future__ import annotations
@@ -38,16 +45,19 @@ from comparisons.audit import sandbox
 from comparisons.errors import InputError
 from comparisons.problems import PROBLEMS
 from comparisons.run import initial_params, run_keras, run_manual
-from comparisons.spec import Spec
+from comparisons.spec import INITS, Spec
 from manual.batch.optimizers import OptimizerConfig
 from reference import numerics, runner
 
 __all__ = [
     "AUDIT_EXAMPLE",
+    "BENCH_DIAGNOSIS",
     "BENCH_NETWORK",
     "CLASS_EXAMPLE",
+    "DIAGNOSIS_STEP",
     "bench",
     "bench_audit",
+    "bench_diagnosis",
     "bench_grade",
     "bench_keras",
     "bench_network",
@@ -131,6 +141,75 @@ def bench_network(spec: Spec, progress: Callable[[str], None]) -> dict[str, obje
         "network_speedup": round(seconds["plain"] / seconds["fast"], 1),
         "network_identical": frames["fast"].equals(frames["plain"]),
         "network_manual_s": round(seconds["manual"], 3),
+    }
+
+
+BENCH_DIAGNOSIS = Spec(
+    (3, 16, 16, 3),
+    ("tanh", "tanh", "softmax"),
+    "categorical_crossentropy",
+    OptimizerConfig("sgd", 0.01),
+    batch_size=8,
+    rows=64,
+    epochs=20,
+)
+
+# A learner's vectorized step for BENCH_DIAGNOSIS, with one slip: layer 2's tanh slope
+DIAGNOSIS_STEP = """\
+import numpy as np
+
+
+def step(params, x, y, lr):
+    X = np.atleast_2d(x)
+    Y = np.asarray(y, dtype=float).reshape(len(X), -1)
+    W1, b1, W2, b2, W3, b3 = (params[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    O1 = np.tanh(X @ W1 + b1)
+    O2 = np.tanh(O1 @ W2 + b2)
+    Z3 = O2 @ W3 + b3
+    E = np.exp(Z3 - Z3.max(axis=1, keepdims=True))
+    O3 = E / E.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.sum(Y * np.log(O3), axis=1))
+    d3 = (O3 - Y) / len(X)
+    d2 = (d3 @ W3.T) * (1 - O2)  # the slip: tanh's slope is 1 - O2**2
+    d1 = (d2 @ W2.T) * (1 - O1**2)
+    new = {"W3": W3 - lr * O2.T @ d3, "b3": b3 - lr * d3.sum(axis=0)}
+    new |= {"W2": W2 - lr * O1.T @ d2, "b2": b2 - lr * d2.sum(axis=0)}
+    return new | {"W1": W1 - lr * X.T @ d1, "b1": b1 - lr * d1.sum(axis=0)}, loss
+"""
+
+
+def bench_diagnosis(progress: Callable[[str], None], spec: Spec = BENCH_DIAGNOSIS) -> dict[str, object]:
+    from comparisons.audit.auditor import audit, teacher_forced  # the audit's modules, only where this part runs
+    from comparisons.audit.network_diagnosis import diagnose_network
+
+    inits = list(INITS)
+    was = cache.enabled()
+    cache.set_enabled(False)  # Keras's side computed here, once, and kept in this process
+    try:
+        with tempfile.TemporaryDirectory(prefix="comparisons-bench-") as folder:
+            path = Path(folder) / "diagnosis_step.py"
+            path.write_text(DIAGNOSIS_STEP, encoding="utf-8")
+            progress("diagnosis: a first audit, computing Keras's side")
+            audit(path, "step", spec, inits, memory=None, known_bugs=False)
+            progress("diagnosis: the audit again")
+            start = time.perf_counter()
+            result = audit(path, "step", spec, inits, memory=None, known_bugs=False)
+            audit_s = time.perf_counter() - start
+            forced = teacher_forced(path, spec, inits)
+        progress("diagnosis: diagnose_network alone")
+        start = time.perf_counter()
+        findings = diagnose_network(spec.arch, spec.learning_rate, spec.dtype, forced)
+        diagnosis_s = time.perf_counter() - start
+    finally:
+        cache.set_enabled(was)
+    if findings != result.findings:  # the pieces below drifted from what audit() does
+        raise RuntimeError("diagnose_network on the bench's forced steps differs from the audit's findings")
+    return {
+        "diagnosis_network": f"{spec.network}, {spec.rows} rows, {spec.epochs} epochs, {spec.dtype}, "
+        f"inits {', '.join(inits)}",
+        "diagnosis_audit_s": round(audit_s, 3),
+        "diagnosis_s": round(diagnosis_s, 3),
+        "diagnosis_kinds": [f.kind for f in findings],
     }
 
 
@@ -222,4 +301,6 @@ def bench(
         result |= bench_grade(submissions, progress, baseline=baseline)
     if part in ("network", "all"):
         result |= bench_network(network or Spec(**BENCH_NETWORK), progress)  # type: ignore[arg-type]
+    if part in ("diagnosis", "all"):
+        result |= bench_diagnosis(progress, BENCH_DIAGNOSIS)
     return result

@@ -96,7 +96,7 @@ def step(params, x, y, lr):
         if BUG == "sign" and k == LAYER:
             db = -db
         if BUG == "scaled" and k == LAYER:
-            db = 2 * db
+            db = 10 * db  # a learning rate typed ten times too large
         new[f"b{{k}}"] = params[f"b{{k}}"] - lr * db
         if BUG == "not-updated" and k == LAYER:
             new[f"b{{k}}"] = params[f"b{{k}}"]

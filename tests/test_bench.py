@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -70,3 +71,28 @@ def test_bench_audit_times_a_first_and_a_cached_repeat(capsys: pytest.CaptureFix
 def test_bench_audit_needs_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["bench", "--part", "audit", "--audit-file", str(tmp_path / "none.py")]) == 2
     assert "no such step file to audit" in capsys.readouterr().err
+
+
+def test_bench_diagnosis_times_a_network_audit_and_its_diagnosis(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The part's own network, on fewer rows and epochs: the same step, the same finding."""
+    small = comparisons.bench.BENCH_DIAGNOSIS.with_(rows=16, epochs=2)
+    monkeypatch.setattr(comparisons.bench, "BENCH_DIAGNOSIS", small)
+    assert main(["bench", "--part", "diagnosis", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"numerics", "diagnosis_network", "diagnosis_audit_s", "diagnosis_s", "diagnosis_kinds"}
+    assert result["diagnosis_network"] == (
+        "3-16-16-3 tanh,tanh,softmax categorical_crossentropy sgd(lr 0.01) batch 8, 16 rows, 2 epochs, float64, "
+        "inits seed, random, keras"
+    )
+    assert result["diagnosis_kinds"] == ["activation-derivative"]  # layer 2's slope: one finding, not four
+    assert result["diagnosis_audit_s"] > 0
+    assert result["diagnosis_s"] > 0
+
+
+def test_bench_diagnosis_step_imports_only_numpy() -> None:
+    tree = ast.parse(comparisons.bench.DIAGNOSIS_STEP)
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert imported == {"numpy"}
+    assert not any(isinstance(node, ast.ImportFrom) for node in ast.walk(tree))

@@ -26,7 +26,7 @@ from comparisons.audit.choice import Choice, choose_for
 from comparisons.audit.diagnosis import deviates, deviation_score, diagnose, gradient_distance
 from comparisons.audit.discover import Group, find_functions, groups, top_level
 from comparisons.audit.divergence import as_table, first_divergence, forced_steps
-from comparisons.audit.findings import Finding
+from comparisons.audit.findings import Finding, ForcedSteps
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.keras_steps import AuditSpec, arch_of, job_context, keras_side, run_context
 from comparisons.audit.known_bugs import find_known_bugs
@@ -40,7 +40,7 @@ from comparisons.spec import Spec
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 
-__all__ = ["audit", "check_auditable", "check_source", "measure"]
+__all__ = ["audit", "check_auditable", "check_source", "measure", "teacher_forced"]
 
 
 def check_source(path: Path, cells: tuple[int, int] | None = None) -> NotebookCode | None:
@@ -77,13 +77,20 @@ def check_source(path: Path, cells: tuple[int, int] | None = None) -> NotebookCo
 def measure(path: Path, spec: Spec, func: str = "step") -> tuple[np.ndarray, np.ndarray]:
     """Every update of the user's step from Keras's state (steps x parameters): its gradient
     distance and its deviation score, run in this process: for measuring the separation."""
-    side = keras_side(spec)
-    context = job_context(spec, side)
-    job = _job(path, Contract(func=func), spec, {"one": context})
-    outcome = user_runs(path, func, job, 0.0, None)
-    forced = forced_steps(spec.init, context, side, outcome["forced"]["one"])
+    (forced,) = teacher_forced(path, spec, [spec.init], func)
     arch, lr = spec.arch, spec.learning_rate
     return gradient_distance(arch, lr, spec.dtype, forced), deviation_score(arch, lr, spec.dtype, forced)
+
+
+def teacher_forced(path: Path, spec: Spec, inits: list[str], func: str = "step") -> list[ForcedSteps]:
+    """The user's step from Keras's state before every step, under each init, run in this process:
+    what the diagnosis reads, for measuring it on its own (the bench)."""
+    specs = {init: spec.with_(init=init) for init in inits}
+    sides = {init: keras_side(s) for init, s in specs.items()}
+    contexts = {init: job_context(s, sides[init]) for init, s in specs.items()}
+    job = _job(path, Contract(func=func), spec, contexts)
+    outcome = user_runs(path, func, job, 0.0, None)
+    return [forced_steps(init, contexts[init], sides[init], outcome["forced"][init]) for init in inits]
 
 
 def check_auditable(spec: Spec, contract: Contract) -> None:

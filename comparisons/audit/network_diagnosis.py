@@ -86,12 +86,20 @@ def diagnose_network(arch: Architecture, lr: float, dtype: str, forced: list[For
     found = causes(arch)
     g = gradients(arch, forced, found)
     groups: dict[Key, list[str]] = {}
-    remaining = [key for key in judge.slices if key in firsts]
-    for key, tensors in _by_cause(judge, found, g, remaining):
+    wrong_tensors = [key for key in judge.slices if key in firsts]
+    candidates = _candidates(judge, found, g, wrong_tensors)
+    remaining = wrong_tensors
+    for key, tensors in _by_cause(candidates, g, remaining, strict=True):
         groups.setdefault(key, []).extend(tensors)
         remaining = [t for t in remaining if t not in tensors]
-    for tensor in remaining:
-        groups.setdefault(_shape(judge, g, tensor), []).append(tensor)
+    shapes = {tensor: _shape(judge, g, tensor) for tensor in remaining}
+    unexplained = [t for t, key in shapes.items() if key[0] == "wrong"]
+    # two mistakes at once: a cause for what no tensor's own slip explains, beside the slips that do
+    for key, tensors in _by_cause(candidates, g, unexplained, strict=False):
+        groups.setdefault(key, []).extend(tensors)
+        shapes = {t: k for t, k in shapes.items() if t not in tensors}
+    for tensor, key in shapes.items():
+        groups.setdefault(key, []).append(tensor)
     findings += [_finding(arch, judge, key, tensors, firsts, lr) for key, tensors in groups.items()]
     head = [f for f in findings if f.kind in ("forward", "loss-after-update")]
     order = list(judge.slices)
@@ -121,18 +129,29 @@ def _loss_after(arch: Architecture, dtype: str, forced: list[ForcedSteps]) -> Ca
     return after
 
 
-def _by_cause(judge: _Judge, found: list[Cause], g: Gradients, wrong: list[str]) -> Iterator[tuple[Key, list[str]]]:
-    """Causes, most tensors explained first: each with the wrong tensors it explains and no other explained."""
-    candidates = []
+_Candidate = tuple[Cause, list[str], list[str]]  # a cause, the tensors it changes, those of them it fits
+
+
+def _candidates(judge: _Judge, found: list[Cause], g: Gradients, wrong: list[str]) -> list[_Candidate]:
+    """The causes that change only wrong tensors and fit at least one of them."""
+    out = []
     for cause, G in zip(found, g.by_cause, strict=True):
         changed = [key for key in judge.slices if judge.differs(key, G, g.right)]
         if changed and set(changed) <= set(wrong):
             fitted = [key for key in changed if judge.fits(key, G)]
             if fitted:
-                candidates.append((cause, fitted))
-    left = list(wrong)
-    while candidates:
-        cause, fitted = max(candidates, key=lambda c: sum(t in left for t in c[1]))  # the first of equals
+                out.append((cause, changed, fitted))
+    return out
+
+
+def _by_cause(
+    candidates: list[_Candidate], g: Gradients, left: list[str], strict: bool
+) -> Iterator[tuple[Key, list[str]]]:
+    """Causes, most tensors of ``left`` explained first: each with those it explains. ``strict``: only
+    causes that fit every tensor they change (one mistake explains them all)."""
+    usable = [(c, fitted) for c, changed, fitted in candidates if not strict or fitted == changed]
+    while usable:
+        cause, fitted = max(usable, key=lambda c: sum(t in left for t in c[1]))  # the first of equals
         tensors = [t for t in fitted if t in left]
         if not tensors:
             return
@@ -180,7 +199,8 @@ def _shape(judge: _Judge, g: Gradients, key: str) -> Key:
     U, G = judge.U[:, judge.slices[key]].ravel(), T[:, judge.slices[key]].ravel()
     norm = float(np.dot(G, G))
     c = float(np.dot(U, G)) / norm if norm > 0 and np.isfinite(norm) else 0.0
-    if np.isfinite(c) and c != 0.0 and judge.fits(key, T, c):
+    # a fitted factor needs two gradients that are not zero to be tested at all: one it fits always
+    if np.isfinite(c) and c != 0.0 and np.count_nonzero(G) > 1 and judge.fits(key, T, c):
         return ("scaled", None, float(f"{c:.4g}"), None, None)
     return ("wrong", None, None, None, None)
 

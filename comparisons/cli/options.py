@@ -264,10 +264,11 @@ OPTIONS = (
         "--part",
         help="keras: the plain and fast Keras paths; audit: a first and a cached repeat audit; "
         "grade: a class audited one by one against graded together; network: the Keras paths and "
-        "the manual trainer on 4-16-16-3 tanh/relu/softmax, Adam, batch 8, 256 rows, 100 epochs "
-        "(default: all four)",
+        "the manual trainer on 4-16-16-3 tanh/relu/softmax, Adam, batch 8, 256 rows, 100 epochs; "
+        "diagnosis: a network's audit and its diagnosis, 3-16-16-3 tanh/tanh/softmax, SGD, batch 8, "
+        "64 rows, 20 epochs, every init (default: all five)",
         default="all",
-        choices=["keras", "audit", "grade", "network", "all"],
+        choices=["keras", "audit", "grade", "network", "diagnosis", "all"],
     ),
     Option("--submissions", help="the grade part's class size (default 40)", default=40, type=_POSITIVE),
     Option(

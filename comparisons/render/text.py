@@ -100,6 +100,13 @@ def bench_text(result: dict[str, Any], part: str) -> str:
             f"  trajectories {'identical' if result['network_identical'] else 'DIFFERENT'} "
             "(plain vs fast, bit for bit)",
         ]
+    if part in ("diagnosis", "all"):
+        lines += [
+            f"{result['diagnosis_network']}, a step with one wrong slope:",
+            f"  the audit, in this process, Keras's side computed: {result['diagnosis_audit_s']:.2f} s",
+            f"  the diagnosis alone:                               {result['diagnosis_s']:.2f} s",
+            f"  findings: {', '.join(result['diagnosis_kinds']) or 'none'}",
+        ]
     return "\n".join(lines)
 
 

@@ -31,8 +31,9 @@ def audit_html(result: Audit) -> str:
     first = result.first_divergence
     if first is not None:
         parts += _paragraph(say.first_divergence(result))
-        values = "".join(row(say.parameter_cells(p)) for p in first.parameters)
+        values = "".join(row(say.parameter_cells(p)) for p in say.shown_parameters(result))
         parts.append(table(say.PARAMETER_COLUMNS, values))
+        parts += _paragraph(say.more_parameters(result))
         parts += _paragraph(say.unseen(result))
         if result.findings:
             items = "".join(

@@ -15,22 +15,28 @@ if TYPE_CHECKING:  # read, never built, here: the audit renders itself through t
 __all__ = [
     "DIAGNOSIS",
     "PARAMETER_COLUMNS",
+    "SHOWN_PARAMETERS",
     "first_at",
     "first_divergence",
     "headline",
     "init_state",
     "known_bugs",
+    "more_parameters",
     "no_finding",
     "notebook",
     "notes",
     "parameter_cells",
     "seed_note",
     "settings",
+    "shown_parameters",
     "unseen",
 ]
 
 DIAGNOSIS = "Diagnosis (each step judged from Keras's state before it):"
 PARAMETER_COLUMNS = ["value", "index", "user", "keras", "distance"]
+# A network of one's own can flag hundreds of values at once: the table shows the first ones,
+# a line says how many more (the JSON lists every one). The document's networks have 10 values.
+SHOWN_PARAMETERS = 12
 
 
 def settings(result: Audit) -> str:
@@ -99,6 +105,21 @@ def first_divergence(result: Audit) -> str:
     rows = f"row {first.row} ({cells})" if not first.batch else f"rows {first.batch_text}; the first: {cells}"
     source = " (each step from Keras's state)" if forced_only else ""
     return f"First divergence{source}: init {first.init}, epoch {first.epoch}, step {first.step}, {rows}"
+
+
+def shown_parameters(result: Audit) -> list[dict[str, Any]]:
+    """The rows of the first divergence's table."""
+    first = result.first_divergence
+    assert first is not None
+    return first.parameters[:SHOWN_PARAMETERS]
+
+
+def more_parameters(result: Audit) -> str | None:
+    """How many values over the threshold the table leaves out."""
+    first = result.first_divergence
+    assert first is not None
+    more = len(first.parameters) - SHOWN_PARAMETERS
+    return f"... and {more} more values over the threshold (--json lists every one)" if more > 0 else None
 
 
 def parameter_cells(parameter: dict[str, Any]) -> list[str]:

@@ -35,11 +35,10 @@ def audit_text(result: Audit) -> str:
 
 def _diverged(result: Audit) -> list[str]:
     lines = [f"  init {r.init + ':':<7} {say.init_state(r)} (max distance {r.max_distance:.3g})" for r in result.runs]
-    first = result.first_divergence
-    assert first is not None
     lines.append(say.first_divergence(result))
     lines.append(_parameter_line(say.PARAMETER_COLUMNS))
-    lines += [_parameter_line(say.parameter_cells(p)) for p in first.parameters]
+    lines += [_parameter_line(say.parameter_cells(p)) for p in say.shown_parameters(result)]
+    lines += [f"  {line}" for line in [say.more_parameters(result)] if line is not None]
     lines += [line for line in [say.unseen(result)] if line is not None]
     if result.findings:
         lines.append(say.DIAGNOSIS)
