@@ -47,6 +47,25 @@ def test_audit_step_runs_a_function_and_renders_it() -> None:
     )
 
 
+def test_audit_step_diagnoses_a_network_of_ones_own_and_shows_the_finding() -> None:
+    import runpy
+
+    from manual.batch.optimizers import OptimizerConfig
+
+    step = runpy.run_path(str(EXAMPLES / "network_learner.py"))["step"]  # tanh's slope written 1 - H
+    network = Spec(
+        (3, 4, 2), ("tanh", "linear"), optimizer=OptimizerConfig("sgd", 0.01), batch_size=3, rows=10, epochs=2
+    )
+    result = comparisons.audit_step(step, network=network, init="random")
+    [finding] = result.to_json()["diagnosis"]["findings"]
+    assert (finding["kind"], finding["parameters"], finding["layer"]) == ("activation-derivative", ["W1", "b1"], 1)
+    assert "<li><b>activation-derivative</b> (first at init random, epoch 1, step 1): layer 1 (tanh)" in (
+        result._repr_html_()
+    )
+    with pytest.raises(ValueError, match="a network of your own is audited through step"):
+        comparisons.audit_step(forward=print, update=print, network=network)
+
+
 def test_audit_step_needs_a_step_or_both_tutorial_functions() -> None:
     with pytest.raises(ValueError, match="give either step, or both forward and update"):
         comparisons.audit_step(problem="regression")

@@ -14,6 +14,7 @@ import pytest
 from comparisons.audit.findings import Finding
 from comparisons.audit.model import Audit, AuditRun, Divergence
 from comparisons.audit.render.html import audit_html
+from comparisons.audit.render.json import audit_json
 from comparisons.audit.render.text import audit_text
 from comparisons.notebook import NotebookCode
 
@@ -183,6 +184,22 @@ def test_the_first_divergence_reads_the_same_in_text_and_html() -> None:
     sentence = "First divergence (each step from Keras's state): init keras, epoch 1, step 2, rows 0, 1, 2, 3, 4, 5"
     assert sentence in audit_text(result)
     assert html.escape(sentence) in audit_html(result)
+
+
+@pytest.mark.parametrize(("values", "more"), [(12, None), (13, "... and 1 more"), (288, "... and 276 more")])
+def test_a_long_first_divergence_shows_twelve_values_and_counts_the_rest(values: int, more: str | None) -> None:
+    """A network of one's own can flag hundreds of values: the text and the HTML show the first
+    twelve and say how many more; the JSON keeps every one."""
+    parameters = [PARAMETERS[0] | {"name": f"w{k}", "index": [0, k]} for k in range(values)]
+    divergence = Divergence("seed", 1, 2, 1, {"cgpa": 8.0, "package": 4.0}, parameters, [])
+    result = _audit([AuditRun("seed", 3.1, divergence)])
+    text = audit_text(result)
+    assert [line.split()[0] for line in text.splitlines() if line.startswith("  w")] == [f"w{k}" for k in range(12)]
+    counted = [line for line in text.splitlines() if "more values over the threshold" in line]
+    expected = [] if more is None else [f"  {more} values over the threshold (--json lists every one)"]
+    assert counted == expected
+    assert (more is not None) == (f"{more} values over the threshold" in audit_html(result))
+    assert len(audit_json(result)["first_divergence"]["parameters"]) == values
 
 
 def test_the_cores_renderers_know_no_capability() -> None:

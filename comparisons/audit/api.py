@@ -35,6 +35,7 @@ def audit_step(
     seed: int = 0,
     lr: float | None = None,
     layout: str | None = None,
+    network: Spec | None = None,
 ) -> Audit:
     """Audit ``step(params, x, y, lr) -> (params, loss)``, or the tutorial's ``forward(X, parameters)
     -> (y_hat, A1)`` and ``update(parameters, y, y_hat, A1, X[, lr])``, against Keras, as
@@ -44,10 +45,16 @@ def audit_step(
     which your first step runs. Your functions run here, in the notebook's own process, with no time or memory
     limit (the command line runs them in a process of their own): a step that loops
     forever holds the kernel until you interrupt it.
+
+    ``network``: a network of your own instead of ``problem``, trained by plain SGD
+    (``comparisons.Spec(layers, activations, loss, optimizer, batch_size=..., rows=..., epochs=...)``,
+    its own epochs, dtype, order, seed and learning rate): ``step`` in Keras's layout, diagnosed by tensor.
     """
     if (step is None) == (forward is None or update is None) or (step is not None and (forward or update)):
         raise ValueError("give either step, or both forward and update")
-    base = Spec.document(problem, dtype=dtype, epochs=epochs, order=order, seed=seed, lr=lr)
+    base = network or Spec.document(problem, dtype=dtype, epochs=epochs, order=order, seed=seed, lr=lr)
+    if network is not None and step is None:
+        raise ValueError("a network of your own is audited through step(params, x, y, lr)")
     inits = list(INITS) if init == "all" else [init]
     if step is not None:
         contract = Contract(func=getattr(step, "__name__", "step"), layout=layout)
