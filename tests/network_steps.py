@@ -81,6 +81,8 @@ def step(params, x, y, lr):
         db = dZ.sum(axis=0)
         if BUG == "first-row-only" and k == LAYER:
             db = dZ[0]
+        if BUG == "db-summed-over-units" and k == LAYER:
+            db = np.full_like(db, np.sum(dZ))  # np.sum without axis=0
         if BUG == "wrong" and k == LAYER:
             dW = (A[k - 1] ** 2).T @ dZ
         grads[f"W{{k}}"], grads[f"b{{k}}"] = dW, db
@@ -88,7 +90,8 @@ def step(params, x, y, lr):
         if BUG == "stale-weights" and k == LAYER:
             W[f"W{{k}}"] = new[f"W{{k}}"]
         if k > 1:
-            dZ = (dZ @ W[f"W{{k}}"].T) * slope(ACTIVATIONS[k - 2], A[k - 1], k - 1)
+            back = W[f"W{{k}}"] if BUG == "backprop-through-W" and k == LAYER else W[f"W{{k}}"].T
+            dZ = (dZ @ back) * slope(ACTIVATIONS[k - 2], A[k - 1], k - 1)
     for k in range(1, L + 1):
         db = grads[f"b{{k}}"]
         if BUG == "other-gradient" and k == LAYER:
@@ -111,13 +114,15 @@ def step(params, x, y, lr):
     return new, loss
 """
 
-# Every kind the template can plant, and which layer it plants it in (None: the whole step).
+# Every bug the template can plant: a finding kind's name, or the slip's where one kind has two.
 BUGS = (
     "activation-derivative",
     "loss-gradient",
     "batch-reduction",
     "first-row-only",
+    "db-summed-over-units",
     "transposed",
+    "backprop-through-W",
     "stale-weights",
     "not-updated",
     "other-gradient",

@@ -57,7 +57,7 @@ class Cause:
     """One wrong piece of backprop. ``layer``: where it enters (stale-weights: the layer whose
     updated weights were used); ``what``: the piece as the learner wrote it, for the message."""
 
-    kind: str  # "loss-gradient", "activation-derivative" or "stale-weights"
+    kind: str  # "loss-gradient", "activation-derivative", "stale-weights" or "transposed" (backprop through W, not W.T)
     layer: int
     what: str
     pieces: Pieces = KERAS_PIECES  # stale-weights: Keras's pieces, through the updated weights
@@ -166,6 +166,8 @@ def causes(arch: Architecture) -> list[Cause]:
                 if name != OWN_SLOPE[activation]
             ]
     found += [Cause("stale-weights", m, f"W{m}") for m in range(arch.layers, 1, -1)]
+    # a square W_m lets dZ_m @ W_m run where dZ_m @ W_m.T belongs
+    found += [Cause("transposed", m, f"W{m}") for m in range(arch.layers, 1, -1) if arch.sizes[m - 1] == arch.sizes[m]]
     return found
 
 
@@ -230,6 +232,8 @@ def _step(
         ]
     by_cause = []
     for cause in found:
-        through = {**state, f"W{cause.layer}": new[f"W{cause.layer}"]} if cause.kind == "stale-weights" else state
+        W = f"W{cause.layer}"
+        through = {**state, W: new[W]} if cause.kind == "stale-weights" else state
+        through = {**state, W: state[W].T} if cause.kind == "transposed" else through
         by_cause.append(_flat(arch, backward(arch, through, outputs, Y, cause.pieces)))
     return [right, *rows, np.array(float(len(X))), *by_cause]

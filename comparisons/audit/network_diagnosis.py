@@ -174,8 +174,16 @@ def _shape(judge: _Judge, g: Gradients, key: str) -> Key:
     """One tensor's own slip on top of the right gradient, the simplest first."""
     T = judge.s.T
     layer = int(key[1:])  # where to look; the key leaves it out, so that every layer's same slip is one finding
+    every_unit = None
+    if key.startswith("b") and judge._size(key) > 1:
+        cols = judge.slices[key]
+        every_unit = np.repeat(T[:, cols].sum(axis=1, keepdims=True), judge._size(key), axis=1)
     if judge.fits(key, np.zeros_like(T)):
-        return ("not-updated", None, None, None, None)
+        # a softmax output's bias gradient sums to 0 over its units: np.sum(dZ) there is no update at all
+        summed = every_unit is not None and judge.fits(key, every_unit)
+        return ("not-updated", None, None, None, "or-all-axes" if summed else None)
+    if every_unit is not None and judge.fits(key, every_unit):
+        return ("batch-reduction", None, None, None, "all-axes")
     if (g.batch > 1).any():
         for factor, name in ((g.batch, "B"), (1 / g.batch, "1/B")):
             if judge.fits(key, T, factor):
@@ -260,6 +268,11 @@ def _message(
             f"the output delta dL/dZ{layer} ({arch.loss} after {arch.activations[-1]}) is {detail}; "
             f"the gradients of {listed} inherit it"
         )
+    if kind == "transposed" and detail is not None:  # a cause: backprop through W itself
+        return (
+            f"{listed}: the delta is taken back through W{layer} where W{layer}.T belongs (dA{layer - 1} = "
+            f"dZ{layer} @ W{layer}.T); W{layer} is square, so the shapes did not catch it"
+        )
     if kind == "stale-weights":
         return (
             f"{listed}: the delta is taken back through W{layer} already updated; "
@@ -267,6 +280,11 @@ def _message(
         )
     if kind == "batch-reduction":
         once = "divide the output delta by the batch size once" if every else "divide by the batch size once"
+        if detail == "all-axes":
+            return (
+                f"{listed}: summed over the layer's units as well as the batch's rows (np.sum(dZ) without "
+                "axis=0): every unit gets the same update; sum over the rows alone, dZ.sum(axis=0)"
+            )
         if detail == "B":
             return (
                 f"{listed}: summed over the batch's rows where Keras's loss averages them: each update is B x the "
@@ -286,7 +304,13 @@ def _message(
     if kind == "transposed":
         return f"{listed}: the gradient is applied transposed; dW = A_prev.T @ dZ has W's own shape (n_in, n_out)"
     if kind == "not-updated":
-        return f"{listed}: never updated, though the gradient is not zero; the update line is missing"
+        also = (
+            " (or its gradient is summed over the units with np.sum(dZ), without axis=0: for a softmax "
+            "output that sum is 0)"
+            if detail == "or-all-axes"
+            else ""
+        )
+        return f"{listed}: never updated, though the gradient is not zero; the update line is missing{also}"
     if kind == "other-gradient":
         return f"{listed}: updated with the gradient of {other}, a mislabeled or swapped update line"
     if kind == "sign":
