@@ -355,3 +355,32 @@ def test_missing_file_and_bad_function_name(capsys: pytest.CaptureFixture[str], 
     status, _, err = audit(capsys, str(tmp_path / "x.py"))
     message = "give --problem (the document's network) or --layers (your own)"
     assert (status, err) == (2, f"python -m comparisons: error: {message}\n")
+
+
+def test_a_step_edited_to_the_same_length_within_a_second_is_audited_as_it_is_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python's import reuses __pycache__ wherever a source's size and whole-second mtime are the
+    same: where bytecode is written (tox does not pass PYTHONDONTWRITEBYTECODE on), the second audit
+    in one process ran the step as it was. The file is compiled afresh, and nothing written beside it."""
+    import os
+    import sys
+
+    from comparisons.audit import audit as audit_file
+    from comparisons.spec import Spec
+    from manual.batch.optimizers import OptimizerConfig
+    from tests.network_steps import network_step
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    network = Spec(
+        (3, 4, 2), ("tanh", "linear"), optimizer=OptimizerConfig("sgd", 0.05), batch_size=2, rows=4, epochs=1
+    )
+    path = tmp_path / "step.py"
+    kinds = []
+    for layer in (1, 2):  # the same source but for one digit: LAYER = 1, then LAYER = 2
+        path.write_text(network_step(network.activations, network.loss, "not-updated", layer))
+        os.utime(path, (1_800_000_000, 1_800_000_000))  # edited within the same second
+        result = audit_file(path, "step", network, ["random"], memory=None, known_bugs=False)
+        kinds.append([(f.kind, f.parameters) for f in result.findings])
+    assert kinds == [[("not-updated", ["b1"])], [("not-updated", ["b2"])]]
+    assert not (tmp_path / "__pycache__").exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import errno
-import importlib.util
 import inspect
 import traceback
 import types
@@ -63,12 +62,21 @@ class _RaisedError(Exception):
 
 
 def _imported(path: str, module_name: str) -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise UserCodeError(f"{path}: cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
+    """The file's module, compiled from its source as it is now. Not through importlib's loader: it
+    reuses __pycache__'s bytecode wherever the source's size and whole-second mtime are unchanged,
+    so a step edited to the same length within a second ran as it was (and it wrote __pycache__
+    into the learner's folder)."""
+    module = types.ModuleType(module_name)
+    module.__file__ = path
     try:
-        spec.loader.exec_module(module)
+        with open(path, "rb") as file:
+            code = compile(file.read(), path, "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise UserCodeError(f"{path}: cannot be loaded as a Python module ({one_line(str(error))})") from None
+    except (RecursionError, MemoryError):
+        raise UserCodeError(f"{path}: nested too deeply for Python's parser") from None
+    try:
+        exec(code, module.__dict__)
     except Exception as error:
         raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
     return module
