@@ -4,7 +4,8 @@ Plain values (strings, numbers, lists, dicts) and numpy arrays in; a dict of
 numpy arrays out, so that a job runs the same here or in a child process
 (reference/runner.py). Weights go in and come out in ``get_weights`` order:
 ``w0``, ``w1``, ... (each stacked over the records where a job records many),
-gradients as ``g0``, ``g1``, ... Compiled models are kept per process and
+gradients as ``g0``, ``g1``, ..., an optimizer's replayed updates as ``after0``,
+``after1``, ... Compiled models are kept per process and
 reused across jobs: building and tracing one is most of a small job's cost.
 """
 
@@ -148,12 +149,59 @@ def gradients(
     return numbered("g", training.gradients_at(model, states, *rows))
 
 
+@functools.cache
+def _cached_optimizer(
+    dtype: str,
+    optimizer: str,
+    arguments: tuple[tuple[str, Any], ...],
+    shapes: tuple[tuple[int, ...], ...],
+    device: str,
+) -> tuple[keras.optimizers.Optimizer, list[keras.Variable], list[np.ndarray]]:
+    """One optimizer per kind, arguments, variables' shapes and device, built on variables of
+    ``dtype`` as ``keras_model.build_model`` builds a model's (its learning rate, made in floatx,
+    in ``dtype`` too), and its freshly built state; each replay starts from that state and sets
+    its own learning rate, so the rate is not part of the key."""
+    with keras_model.floatx(dtype):
+        variables = [
+            keras.Variable(np.zeros(shape, dtype=dtype), dtype=dtype, name=f"variable_{i}")
+            for i, shape in enumerate(shapes)
+        ]
+        opt = getattr(keras.optimizers, keras_model.OPTIMIZER_CLASSES[optimizer])(**dict(arguments))
+        opt.build(variables)
+    return opt, variables, [np.array(v.numpy()) for v in opt.variables]
+
+
+def optimizer_replay(
+    dtype: str,
+    optimizer: str,
+    arguments: dict[str, Any],
+    shapes: list[list[int]],
+    before: list[np.ndarray],
+    grads: list[np.ndarray],
+) -> Arrays:
+    """Keras's own optimizer (``keras.optimizers.<optimizer>(**arguments)``, from its fresh state) on
+    a learner's sequence of (parameters, gradient) pairs: ``before[i]`` and ``grads[i]`` stack the
+    i-th variable (of shape ``shapes[i]``) over the steps. At step t the variables are set to
+    ``before[i][t]`` and the optimizer applies ``grads[i][t]``; ``after0``, ``after1``, ... are the
+    values it leaves, stacked the same way. Its own state (moments, accumulators, iterations)
+    carries over from step to step: it depends only on the gradients."""
+    rest = tuple(sorted((k, v) for k, v in arguments.items() if k != "learning_rate"))
+    key = tuple(tuple(int(n) for n in shape) for shape in shapes)
+    opt, variables, fresh = _cached_optimizer(dtype, optimizer, rest, key, numerics.device())
+    for variable, value in zip(opt.variables, fresh, strict=True):
+        variable.assign(value)
+    if "learning_rate" in arguments:
+        opt.learning_rate.assign(arguments["learning_rate"])
+    return numbered("after", training.replay_optimizer(opt, variables, before, grads))
+
+
 JOBS: dict[str, Callable[..., Arrays]] = {
     "initial_weights": initial_weights,
     "trajectory": trajectory,
     "steps_and_gradients": steps_and_gradients,
     "gradients": gradients,
     "steps_with_state": steps_with_state,
+    "optimizer_replay": optimizer_replay,
 }
 
 

@@ -24,7 +24,16 @@ import tensorflow
 
 # isort: on
 
-__all__ = ["SLOTS", "KerasTrajectory", "gradients_at", "slot_variables", "train_fast", "train_plain", "train_steps"]
+__all__ = [
+    "SLOTS",
+    "KerasTrajectory",
+    "gradients_at",
+    "replay_optimizer",
+    "slot_variables",
+    "train_fast",
+    "train_plain",
+    "train_steps",
+]
 
 
 @dataclass(frozen=True)
@@ -244,3 +253,50 @@ def gradients_at(
             for g, d in zip(grads, at, strict=True):
                 g.append(np.asarray(d))
     return [np.stack(g) for g in grads]
+
+
+def _compiled_replay(
+    optimizer: keras.optimizers.Optimizer, variables: Sequence[keras.Variable]
+) -> Callable[..., list[tensorflow.Tensor]]:
+    """One graph that replays the optimizer over many steps: at each, the variables set to the
+    step's values, one ``optimizer.apply`` with its gradients, the variables read back. A graph, as
+    ``train_step`` runs it under ``fit``: Grappler rewrites both alike (RMSprop's and Adagrad's
+    x / sqrt(y) into x * rsqrt(y)). The optimizer's state carries over from step to step."""
+    cache: dict[str, Callable[..., list[tensorflow.Tensor]]] = optimizer.__dict__.setdefault("_reference_replay", {})
+    if "loop" in cache:
+        return cache["loop"]
+    dtype = variables[0].dtype
+    stacked = [tensorflow.TensorSpec(shape=(None, *v.shape), dtype=dtype) for v in variables]
+
+    @tensorflow.function(input_signature=[stacked, stacked], reduce_retracing=True)  # type: ignore[untyped-decorator]  # tensorflow is untyped
+    def loop(before: list[tensorflow.Tensor], grads: list[tensorflow.Tensor]) -> list[tensorflow.Tensor]:
+        steps = tensorflow.shape(before[0])[0]
+        after = [tensorflow.TensorArray(dtype, size=steps) for _ in variables]
+        for t in tensorflow.range(steps):
+            for v, b in zip(variables, before, strict=True):
+                v.assign(b[t])
+            optimizer.apply([g[t] for g in grads], variables)
+            after = [a.write(t, v) for a, v in zip(after, variables, strict=True)]
+        return [a.stack() for a in after]
+
+    cache["loop"] = loop
+    return loop
+
+
+def replay_optimizer(
+    optimizer: keras.optimizers.Optimizer,
+    variables: Sequence[keras.Variable],
+    before: Sequence[np.ndarray],
+    grads: Sequence[np.ndarray],
+) -> list[np.ndarray]:
+    """Keras's own optimizer on a given sequence of (parameters, gradient) pairs, from the same
+    state: ``before[i]`` and ``grads[i]`` stack the i-th variable over the steps; at step t the
+    variables are set to ``before[i][t]``, the optimizer applies ``grads[i][t]``, and the values
+    read back are step t's. The optimizer's own state (moments, accumulators, iterations) carries
+    over from step to step as Keras keeps it, from wherever it stands; the variables are left changed."""
+    dtype: str = variables[0].dtype
+    with floatx(dtype):
+        after = _compiled_replay(optimizer, variables)(
+            [np.asarray(b, dtype=dtype) for b in before], [np.asarray(g, dtype=dtype) for g in grads]
+        )
+    return [np.asarray(a) for a in after]

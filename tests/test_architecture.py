@@ -128,6 +128,8 @@ LAYERS = [
         "audit.render.sentences",
         "audit.render.tables",
     },
+    {"audit.optimizer_code"},
+    {"audit.optimizer_runs"},
     {
         "audit.worker",
         "render.text",
@@ -140,6 +142,7 @@ LAYERS = [
     },
     {"audit.findings", "audit.render.html"},
     {"audit.forced", "audit.causes"},
+    {"audit.optimizer_verdict"},
     {"audit.diagnosis"},
     {"audit.network_diagnosis"},
     {"data", "comparison"},
@@ -150,6 +153,7 @@ LAYERS = [
     {"formulas.audit", "audit.discover"},
     {"audit.divergence", "audit.known_bugs"},
     {"audit.auditor"},
+    {"audit.optimizer_audit"},
     {"audit.grade", "audit.api", "bench"},
     {"cli.values"},
     {"cli.options"},
@@ -232,7 +236,15 @@ def test_the_two_manual_stacks_never_import_each_other(stack: str, other: str) -
 
 
 # The worker's own parts, split off for size: what the learner's code is called through
-WORKER_PARTS = ("audit.limits", "audit.returns", "audit.layouts", "audit.choice", "audit.user_code")
+WORKER_PARTS = (
+    "audit.limits",
+    "audit.returns",
+    "audit.layouts",
+    "audit.choice",
+    "audit.user_code",
+    "audit.optimizer_code",
+    "audit.optimizer_runs",
+)
 
 
 def test_the_worker_knows_only_the_protocol_the_notebook_reader_and_manual() -> None:

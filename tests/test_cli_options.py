@@ -109,6 +109,16 @@ _AUDIT = {
     "device": "cpu",
     "debug": False,
 }
+# the audit's options for a learner's optimizer (--contract dlai or class)
+_OPTIMIZER = {
+    "optimizer": "adam",
+    "momentum": 0.0,
+    "class": None,
+    "beta1": None,
+    "beta2": None,
+    "epsilon": None,
+    "rho": None,
+}
 _BENCH = {
     "epochs": 1000,
     "part": "all",
@@ -168,11 +178,14 @@ _SHEET = {"network": None, "layers": None, "activations": None, "loss": "mean_sq
             | {"optimizer": "sgd", "lr": 0.01},
             id="bench-loss-sgd",
         ),
-        pytest.param("audit", ["x.py"], _AUDIT | {"target": "x.py", "sandbox": False, "cells": None}, id="audit"),
+        pytest.param(
+            "audit", ["x.py"], _AUDIT | _OPTIMIZER | {"target": "x.py", "sandbox": False, "cells": None}, id="audit"
+        ),
         pytest.param(
             "audit",
             ["x.py", "--layers", "3,4,2", "--loss", "categorical_crossentropy"],
             _AUDIT
+            | _OPTIMIZER
             | {"target": "x.py", "sandbox": False, "cells": None, "layers": (3, 4, 2)}
             | {"loss": "categorical_crossentropy"}
             | {"activations": ("tanh", "softmax"), "lr": 0.01},  # Keras's SGD: the step contract's update

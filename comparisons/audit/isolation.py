@@ -201,6 +201,7 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
 
     expected, dtype = protocol.result_shapes(job)
     probed = protocol.probe_shapes(job)
+    extras = {protocol.HYPER, protocol.SOURCE, protocol.LABEL} if protocol.is_optimizer(job) else set()
     try:
         fd = _open_own(result)
     except OSError as error:
@@ -213,10 +214,13 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
                 text = 64 * 1024
                 if names == {protocol.ERROR}:
                     limits = {protocol.ERROR: text}
-                elif (probed and names == set(probed)) or names - {protocol.SHAPE} == set(expected) | set(probed):
+                elif (probed and names == set(probed)) or names - {protocol.SHAPE} == set(expected) | set(
+                    probed
+                ) | extras:
                     limits = {name: int(np.prod(shape)) * dtype.itemsize + 1024 for name, shape in expected.items()}
                     limits[protocol.PROBE_LOSSES] = 8 * int(np.prod(probed.get(protocol.PROBE_LOSSES, 0))) + 1024
                     limits[protocol.SHAPE] = 1024
+                    limits |= dict.fromkeys(extras, 1024)
                 else:
                     raise refuse(f"arrays {sorted(names)[:4]}")
                 for info in members.values():
@@ -247,12 +251,31 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
         if not re.fullmatch(r"\(\d{1,9}(, \d{1,9})*,?\)", str(shape_text[()])):
             raise refuse(f"{protocol.SHAPE} that is not a shape")
         outcome[protocol.SHAPE] = str(shape_text[()])
+    if extras:
+        outcome |= _optimizer_extras(arrays, refuse)
     if not set(expected) <= set(arrays):
         return outcome  # the probe alone: no group of definitions is the problem's
-    outcome |= {part: {} for part in protocol.PARTS}
+    outcome |= {part: {} for part in protocol.parts_of(job)}
     for name, shape in expected.items():
         part, init, what = name.split(".")
         if arrays[name].shape != shape or arrays[name].dtype != dtype:
             raise refuse(f"{name}: shape {arrays[name].shape}, dtype {arrays[name].dtype}")
         outcome[part].setdefault(init, {})[what] = arrays[name]
     return outcome
+
+
+def _optimizer_extras(arrays: dict[str, np.ndarray], refuse: Any) -> dict[str, Any]:
+    """The hyperparameters the learner's optimizer ran with, where each came from, and its name."""
+    hyper, source, label = arrays[protocol.HYPER], arrays[protocol.SOURCE], arrays[protocol.LABEL]
+    n = len(protocol.HYPER_NAMES)
+    if hyper.shape != (n,) or hyper.dtype != np.float64:
+        raise refuse(f"{protocol.HYPER}: shape {hyper.shape}, dtype {hyper.dtype}")
+    if source.shape != (n,) or source.dtype != np.int64 or not ((source >= 0) & (source < len(protocol.SOURCES))).all():
+        raise refuse(f"{protocol.SOURCE} that is not a source")
+    if (
+        label.dtype.kind != "U"
+        or label.shape != ()
+        or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,99}", str(label[()]))
+    ):
+        raise refuse(f"{protocol.LABEL} that is not a name")
+    return {protocol.HYPER: hyper, protocol.SOURCE: source, protocol.LABEL: str(label[()])}

@@ -30,6 +30,15 @@ also ``probe.losses`` (groups x layouts x problems, float64, NaN where the first
 not run; why it did not stays in the child); where no group is the problem's, it alone.
 ``yhat_shape``, 0-d text such as ``(2, 1)``, where the tutorial contract's forward pass
 returned a y_hat of more than one value.
+
+**A learner's optimizer** (``contract`` ``dlai`` or ``class``, comparisons.audit.optimizer_code):
+the job adds ``optimizer`` (sgd, momentum, adam, rmsprop, adagrad), ``class`` (a name, or None),
+``given`` (the hyperparameters the audit was told, by HYPER_NAMES) and ``activations``; the
+result holds, per init, ``optimizer.INIT.before``, ``.grads`` and ``.after`` (steps x parameters,
+in document order, the run's dtype): the learner's parameters before each update, the gradient
+it was handed (manual/'s, at those parameters), and what it returned; and ``optimizer.hyper``
+(float64, by HYPER_NAMES, NaN where the learner's code has none), ``optimizer.source`` (int64,
+an index into SOURCES) and ``optimizer.label`` (0-d text: the function or class audited).
 """
 
 from __future__ import annotations
@@ -44,12 +53,22 @@ from manual.batch.training import batch_rows
 __all__ = [
     "ERROR",
     "EXTRAS",
+    "HYPER",
+    "HYPER_NAMES",
+    "LABEL",
+    "OPTIMIZER_CONTRACTS",
+    "OPTIMIZER_PART",
+    "OPTIMIZER_VALUES",
     "PARTS",
     "PROBE_LOSSES",
     "SHAPE",
+    "SOURCE",
+    "SOURCES",
     "VALUES",
     "WORKER",
+    "is_optimizer",
     "make_job",
+    "parts_of",
     "probe_shapes",
     "result_name",
     "result_shapes",
@@ -63,11 +82,17 @@ ERROR = "error"
 PROBE_LOSSES = "probe.losses"
 SHAPE = "yhat_shape"
 EXTRAS = (PROBE_LOSSES, SHAPE)
+OPTIMIZER_CONTRACTS = ("dlai", "class")
+OPTIMIZER_PART = "optimizer"
+OPTIMIZER_VALUES = ("before", "grads", "after")
+HYPER_NAMES = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho")
+SOURCES = ("", "yours", "given", "usual")
+HYPER, SOURCE, LABEL = "optimizer.hyper", "optimizer.source", "optimizer.label"
 
 
 def make_job(
     path: str,
-    contract: dict[str, str],
+    contract: dict[str, Any],
     sizes: list[int],
     loss: str,
     runs: dict[str, Any],
@@ -94,14 +119,28 @@ def steps_of(context: dict[str, Any]) -> int:
     return len(batch_rows(context["order"], context["batch"]))
 
 
+def is_optimizer(job: dict[str, Any]) -> bool:
+    return job.get("contract") in OPTIMIZER_CONTRACTS
+
+
+def parts_of(job: dict[str, Any]) -> tuple[str, ...]:
+    return (OPTIMIZER_PART,) if is_optimizer(job) else PARTS
+
+
 def result_shapes(job: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], np.dtype[Any]]:
-    """Every member a worker's result for ``job`` holds, with its shape, and their dtype."""
+    """Every member of the run's dtype a worker's result for ``job`` holds, with its shape, and that dtype."""
     P = sum(n_in * n_out + n_out for n_in, n_out in itertools.pairwise(job["sizes"]))  # weights and biases
+    dtype: np.dtype[Any] = next(iter(job["runs"].values()))["X"].dtype
+    if is_optimizer(job):
+        return {
+            result_name(OPTIMIZER_PART, init, what): (steps_of(context), P)
+            for init, context in job["runs"].items()
+            for what in OPTIMIZER_VALUES
+        }, dtype
     shapes: dict[str, tuple[int, ...]] = {
         result_name(part, init, what): (steps_of(context), P) if what == "params" else (steps_of(context),)
         for part in PARTS
         for init, context in job["runs"].items()
         for what in VALUES
     }
-    dtype: np.dtype[Any] = next(iter(job["runs"].values()))["X"].dtype
     return shapes, dtype

@@ -25,7 +25,21 @@ from comparisons.notebook import NotebookError, cell_filename, definitions
 from manual.network import Architecture, Params
 from manual.row.losses import LOSSES
 
-__all__ = ["IMPORTED", "MEMORY_MIB", "SHAPES", "UserCodeError", "checked", "load", "one_line", "step_function"]
+__all__ = [
+    "IMPORTED",
+    "MEMORY_MIB",
+    "SHAPES",
+    "UserCodeError",
+    "checked",
+    "failure",
+    "load",
+    "one_line",
+    "signature_of",
+    "step_function",
+    "user_function",
+    "user_module",
+    "where_in",
+]
 
 
 MEMORY_MIB: int | None = None  # the limit this process runs under, to name it in messages
@@ -34,7 +48,7 @@ SHAPES: dict[str, tuple[int, ...]] = {}  # a forward pass's y_hat, where it held
 IMPORTED: dict[str, types.ModuleType | UserCodeError] = {}  # a .py file's module, or why it failed, this run
 
 
-def _failure(error: BaseException) -> str:
+def failure(error: BaseException) -> str:
     if isinstance(error, MemoryError) and MEMORY_MIB is not None:
         return f"ran out of memory: the limit is {MEMORY_MIB} MiB (--memory)"
     if isinstance(error, OSError) and error.errno == errno.EFBIG:  # Python ignores SIGXFSZ: the write fails
@@ -78,11 +92,11 @@ def _imported(path: str, module_name: str) -> types.ModuleType:
     try:
         exec(code, module.__dict__)
     except Exception as error:
-        raise UserCodeError(f"{path}: importing it {_failure(error)}{_where(error, path)}") from None
+        raise UserCodeError(f"{path}: importing it {failure(error)}{where_in(error, path)}") from None
     return module
 
 
-def _module(job: dict[str, Any], module_name: str, upto: int | None = None) -> types.ModuleType:
+def user_module(job: dict[str, Any], module_name: str, upto: int | None = None) -> types.ModuleType:
     """The user's file as a module: a .py file imported whole; a notebook's definitions only,
     from the cells the parent read (``job["cells"]``, the first ``upto`` of them)."""
     path = job["path"]
@@ -109,11 +123,11 @@ def _module(job: dict[str, Any], module_name: str, upto: int | None = None) -> t
         try:
             exec(compiled, module.__dict__)  # the notebook reader kept only imports that are used
         except Exception as error:
-            raise UserCodeError(f"{path}: running its definitions {_failure(error)}{_where(error, path)}") from None
+            raise UserCodeError(f"{path}: running its definitions {failure(error)}{where_in(error, path)}") from None
     return module
 
 
-def _function(module: types.ModuleType, path: str, name: str) -> Callable[..., Any]:
+def user_function(module: types.ModuleType, path: str, name: str) -> Callable[..., Any]:
     if not hasattr(module, name) and name in _SKIPPED_NAMES:
         cell, line = _SKIPPED_NAMES[name]
         raise UserCodeError(
@@ -138,7 +152,7 @@ def _accepts(fn: Callable[..., Any], count: int) -> bool:
     return True
 
 
-def _signature(fn: Callable[..., Any]) -> str:
+def signature_of(fn: Callable[..., Any]) -> str:
     try:
         return str(inspect.signature(fn))
     except (TypeError, ValueError):
@@ -148,9 +162,9 @@ def _signature(fn: Callable[..., Any]) -> str:
 def load(job: dict[str, Any], module_name: str = "user_step", upto: int | None = None) -> Callable[..., Any]:
     """The step contract: ``func(params, x, y, lr) -> (params, loss)``."""
     path, func = job["path"], job["func"]
-    fn = _function(_module(job, module_name, upto), path, func)
+    fn = user_function(user_module(job, module_name, upto), path, func)
     if not _accepts(fn, 4):
-        raise UserCodeError(f"{path}: {func}{_signature(fn)} cannot be called as {func}(params, x, y, lr)")
+        raise UserCodeError(f"{path}: {func}{signature_of(fn)} cannot be called as {func}(params, x, y, lr)")
     return fn
 
 
@@ -181,8 +195,8 @@ def step_function(
         return in_layout
     forward_name, update_name = job["forward"], job["update"]
     if given is None:
-        module = _module(job, module_name, upto)
-        forward, update = _function(module, path, forward_name), _function(module, path, update_name)
+        module = user_module(job, module_name, upto)
+        forward, update = user_function(module, path, forward_name), user_function(module, path, update_name)
     else:
         forward, update = given[forward_name], given[update_name]
     wanted = (
@@ -190,10 +204,10 @@ def step_function(
         f"{update_name}(parameters, y, y_hat, A1, X[, lr])"
     )
     if not _accepts(forward, 2):
-        raise UserCodeError(f"{path}: {wanted}; found {forward_name}{_signature(forward)}")
+        raise UserCodeError(f"{path}: {wanted}; found {forward_name}{signature_of(forward)}")
     takes_lr = _accepts(update, 6)
     if not takes_lr and not _accepts(update, 5):
-        raise UserCodeError(f"{path}: {wanted}; found {update_name}{_signature(update)}")
+        raise UserCodeError(f"{path}: {wanted}; found {update_name}{signature_of(update)}")
     loss = LOSSES[job["loss"]]
 
     def call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -232,7 +246,7 @@ def _output(name: str, y_hat: Any) -> Any:
     return array[0][0]
 
 
-def _where(error: BaseException, path: str) -> str:
+def where_in(error: BaseException, path: str) -> str:
     """`` (file.py line 12)`` or `` (notebook.ipynb cell 3, line 12)``: the last line of the
     user's file in the traceback, if any."""
     target = str(Path(path).resolve())
@@ -269,10 +283,10 @@ def checked(
         except UserCodeError as error:
             raise UserCodeError(f"{error} {where}") from None
         except _RaisedError as raised:
-            failure = f"{_failure(raised.error)} {where}{_where(raised.error, path)}"
-            raise UserCodeError(f"{raised.name} {failure}") from None
+            what = f"{failure(raised.error)} {where}{where_in(raised.error, path)}"
+            raise UserCodeError(f"{raised.name} {what}") from None
         except Exception as error:
-            raise UserCodeError(f"{func} {_failure(error)} {where}{_where(error, path)}") from None
+            raise UserCodeError(f"{func} {failure(error)} {where}{where_in(error, path)}") from None
         if not isinstance(out, tuple | list) or len(out) != 2:
             raise UserCodeError(f"{func} must return (params, loss), returned {type(out).__name__} {where}")
         return checked_params(out[0], shapes, dtype, where), checked_loss(out[1], dtype, where)

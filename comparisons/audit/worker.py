@@ -31,6 +31,7 @@ import numpy as np
 from comparisons.audit import protocol, user_code
 from comparisons.audit.choice import choose_for
 from comparisons.audit.limits import drop_to, limit_resources
+from comparisons.audit.optimizer_runs import optimizer_result
 from comparisons.audit.returns import UserCodeError
 from comparisons.audit.user_code import checked, one_line, step_function
 from manual.batch.training import batch_rows
@@ -124,7 +125,8 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
     fd = None if progress_path is None else os.open(progress_path, os.O_WRONLY | os.O_CREAT)
     stack = contextlib.ExitStack()
     arch = Architecture(tuple(job["sizes"]), ("linear",) * (len(job["sizes"]) - 1), "mean_squared_error")
-    label = job["func"] if job.get("contract", "step") == "step" else f"{job['forward']}/{job['update']}"
+    contract = job.get("contract", "step")
+    label = job.get("func", "") if contract != "tutorial" else f"{job['forward']}/{job['update']}"
 
     def progress_in(init: str, what: str = "") -> Callable[[str], None]:
         def write(where: str) -> None:
@@ -147,6 +149,8 @@ def run(job: dict[str, Any], progress_path: str | None = None, module_name: str 
         # the user's overflows are the audit's findings, not warnings on the terminal
         stack.enter_context(np.errstate(all="ignore"))
         layout, upto, hint = job.get("layout", "keras"), None, ""
+        if protocol.is_optimizer(job):
+            return optimizer_result(job, module_name, lambda init, where: progress_in(init)(where))
         probed: dict[str, np.ndarray] = {}
         if job.get("probe") is not None:
             probe = job["probe"]
@@ -182,10 +186,14 @@ def write_result(path: str, result: dict[str, Any]) -> None:
     else:
         arrays = {
             protocol.result_name(part, init, what): np.asarray(values)
-            for part in protocol.PARTS
+            for part in (*protocol.PARTS, protocol.OPTIMIZER_PART)
             for init, outcome in result.get(part, {}).items()
             for what, values in outcome.items()
-        } | {name: np.asarray(result[name]) for name in protocol.EXTRAS if name in result}
+        } | {
+            name: np.asarray(result[name])
+            for name in (*protocol.EXTRAS, protocol.HYPER, protocol.SOURCE, protocol.LABEL)
+            if name in result
+        }
     with open(path, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)
 

@@ -120,6 +120,12 @@ def _audit(args: argparse.Namespace) -> int:
     from comparisons.audit.render.json import audit_json
     from comparisons.audit.render.text import audit_text
 
+    if args.contract in ("dlai", "class"):
+        return _audit_optimizer(args)
+    optimizer_only = sorted({"optimizer", "momentum", "class", "beta1", "beta2", "epsilon", "rho"} & args.given)
+    if optimizer_only:
+        flag = "--" + optimizer_only[0]
+        raise InputError(f"{flag} describes a learner's optimizer: give --contract dlai or --contract class")
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
         raise InputError(f"{args.target}: {func!r} is not a function name")
@@ -133,6 +139,45 @@ def _audit(args: argparse.Namespace) -> int:
         Path(path), contract, base, inits, args.timeout, args.memory, sandboxed=args.sandbox, cells=args.cells
     )
     print(json.dumps(audit_json(result)) if args.json else audit_text(result))
+    return 0 if result.verdict == "match" else 1
+
+
+def _audit_optimizer(args: argparse.Namespace) -> int:
+    """A learner's optimizer (--contract dlai or class), judged against its method's conventions."""
+    from comparisons.audit.optimizer_audit import audit_optimizer, optimizer_spec
+    from comparisons.audit.render.json import optimizer_json
+    from comparisons.audit.render.text import optimizer_text
+
+    if ":" in args.target:
+        raise InputError(
+            f"{args.target}: the {args.contract} contract finds its functions by name (--class chooses a class)"
+        )
+    if args.layers is not None:
+        raise InputError(
+            "--layers: an optimizer is audited on a network built for it (every hyperparameter matters there)"
+        )
+    kind = "momentum" if args.optimizer == "sgd" and args.momentum > 0 else args.optimizer
+    given = {"learning_rate": args.lr}
+    given |= {"momentum": args.momentum} if kind == "momentum" and "momentum" in args.given else {}
+    flags = {"beta_1": "beta1", "beta_2": "beta2", "epsilon": "epsilon", "rho": "rho"}
+    given |= {name: getattr(args, flag) for name, flag in flags.items() if getattr(args, flag) is not None}
+    spec = optimizer_spec(kind, args.lr, args.dtype, args.epochs, args.seed)
+    inits = list(INITS) if args.init == "all" else [args.init]
+    _check_sandbox(args, "audit")
+    result = audit_optimizer(
+        Path(args.target),
+        args.contract,
+        kind,
+        spec,
+        inits,
+        given,
+        getattr(args, "class"),
+        args.timeout,
+        args.memory,
+        sandboxed=args.sandbox,
+        cells=args.cells,
+    )
+    print(json.dumps(optimizer_json(result)) if args.json else optimizer_text(result))
     return 0 if result.verdict == "match" else 1
 
 

@@ -228,11 +228,28 @@ OPTIONS = (
     ),
     Option(
         "--optimizer",
-        help=By({RUN: "Keras's, with its defaults (default sgd)", "bench": "default adam"}),
-        default=By({RUN: "sgd", "bench": _BENCH["optimizer"].name}),
+        help=By(
+            {
+                RUN: "Keras's, with its defaults (default sgd)",
+                "bench": "default adam",
+                "audit": "the optimizer your dlai or class code implements (default adam; sgd with --momentum: "
+                "momentum)",
+            }
+        ),
+        default=By({RUN: "sgd", "bench": _BENCH["optimizer"].name, "audit": "adam"}),
         choices=list(OPTIMIZERS),
     ),
-    Option("--momentum", help="sgd's momentum (default 0)", default=0.0, type=fraction),
+    Option(
+        "--momentum",
+        help=By({(*RUN, "bench"): "sgd's momentum (default 0)", "audit": "sgd's momentum (default: your code's)"}),
+        default=0.0,
+        type=fraction,
+    ),
+    Option("--class", help="the class contract's optimizer class (default: found by --optimizer's name)"),
+    Option("--beta1", help="Adam's beta_1 (default: your code's; else 0.9)", type=fraction),
+    Option("--beta2", help="Adam's beta_2 (default: your code's; else 0.999)", type=fraction),
+    Option("--epsilon", help="epsilon (default: your code's; else 1e-8)", type=learning_rate),
+    Option("--rho", help="RMSprop's rho (default: your code's; else 0.9)", type=fraction),
     Option("--nesterov", help="sgd's Nesterov momentum", default=False, action="store_true"),
     Option(
         "--batch-size",
@@ -303,10 +320,18 @@ OPTIONS = (
     ),
     Option(
         "--contract",
-        help="step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
-        "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr])",
+        help=By(
+            {
+                "audit": "step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
+                "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr]); "
+                "dlai: deeplearning.ai's optimizer functions (update_parameters_with_adam, ...); "
+                "class: an optimizer class with update(params, grads)",
+                "grade": "step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
+                "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr])",
+            }
+        ),
         default="step",
-        choices=["step", "tutorial"],
+        choices=By({"audit": ["step", "tutorial", "dlai", "class"], "grade": ["step", "tutorial"]}),
     ),
     Option("--forward", help="the tutorial contract's forward function", default="L_layer_forward"),
     Option("--update", help="the tutorial contract's update function", default="update_parameters"),

@@ -60,7 +60,15 @@ COMMAND_OPTIONS: dict[str, tuple[str | Group, ...]] = {
     "check": (*_RUN, "--json"),
     "report": (*_RUN, "--out", "--quiet"),
     "bench": _layout("--epochs --part --submissions --baseline --audit-file", _BENCH_NETWORK, "--json --quiet --debug"),
-    "audit": ("target", "--cells", *_AUDIT),
+    "audit": (
+        "target",
+        "--cells",
+        *_AUDIT,
+        Group(
+            "a learner's optimizer (--contract dlai or class)",
+            ("--optimizer", "--momentum", "--class", "--beta1", "--beta2", "--epsilon", "--rho"),
+        ),
+    ),
     "grade": (*_layout("paths --func --jobs --out --quiet"), *_AUDIT),
     "formulas audit": _layout("file --json --no-cache --device --network", _own("--network"), "--debug"),
     "formulas derive": _layout("--network", _own("--network"), "--debug"),

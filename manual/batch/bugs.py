@@ -1,9 +1,9 @@
 """Known-bad variants of the general trainer: the mistakes and the other conventions
 learners bring to a hand-written network, each one replaced piece of manual/batch/training.py.
 
-The PyTorch forms are here not because PyTorch is wrong but because they are not
-what Keras computes: a learner comparing with Keras who wrote PyTorch's Adam
-should be told so. PyTorch's SGD momentum (v = mu v + g, w -= eta v) is not here:
+The PyTorch forms (manual/batch/conventions.py) are here not because PyTorch is
+wrong but because they are not what Keras computes: a learner comparing with
+Keras who wrote PyTorch's Adam should be told so. PyTorch's SGD momentum (v = mu v + g, w -= eta v) is not here:
 under a constant learning rate it is Keras's m = mu m - eta g times -eta, the
 same updates, rounded differently (tests/test_network.py measures by how much).
 """
@@ -16,7 +16,8 @@ from dataclasses import replace
 import numpy as np
 
 from manual.activations import derivative_from_output
-from manual.batch.optimizers import OPTIMIZERS, SGD, Adagrad, Adam, RMSprop
+from manual.batch.conventions import PyTorchAdagrad, PyTorchRMSprop, TextbookAdam
+from manual.batch.optimizers import OPTIMIZERS, SGD, Adam
 from manual.batch.training import Pieces, row_delta
 from manual.known_bug import KnownBug
 from manual.network import Architecture
@@ -41,18 +42,6 @@ def _optimizer(name: str, kind: type) -> Pieces:
     return Pieces(optimizers=OPTIMIZERS | {name: kind})
 
 
-class _PyTorchAdam(Adam):
-    def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
-        cfg, t = self.config, self.iterations + 1
-        m, v = self.slot("m", key, w), self.slot("v", key, w)
-        m = m * self.c(cfg.beta_1) + g * self.c(1 - cfg.beta_1)
-        v = v * self.c(cfg.beta_2) + np.square(g) * self.c(1 - cfg.beta_2)
-        self.state["m"][key], self.state["v"][key] = m, v
-        m_hat = m / (1 - self.c(cfg.beta_1) ** t)
-        v_hat = v / (1 - self.c(cfg.beta_2) ** t)
-        return w - self.c(cfg.learning_rate) * m_hat / (np.sqrt(v_hat) + self.c(cfg.epsilon))
-
-
 class _AdamWithoutBiasCorrection(Adam):
     def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         cfg = self.config
@@ -61,22 +50,6 @@ class _AdamWithoutBiasCorrection(Adam):
         v = v + (np.square(g) - v) * self.c(1 - cfg.beta_2)
         self.state["m"][key], self.state["v"][key] = m, v
         return w - self.c(cfg.learning_rate) * m / (np.sqrt(v) + self.c(cfg.epsilon))
-
-
-class _PyTorchRMSprop(RMSprop):
-    def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
-        cfg = self.config
-        v = self.slot("v", key, w)
-        v = self.c(cfg.rho) * v + self.c(1 - cfg.rho) * np.square(g)
-        self.state["v"][key] = v
-        return w - (self.c(cfg.learning_rate) * g) / (np.sqrt(v) + self.c(cfg.epsilon))
-
-
-class _PyTorchAdagrad(Adagrad):
-    def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
-        s = self.slot("s", key, w) + np.square(g)  # from 0, not 0.1
-        self.state["s"][key] = s
-        return w - (self.c(self.config.learning_rate) * g) / (np.sqrt(s) + self.c(1e-10))
 
 
 class _NesterovAsMomentum(SGD):
@@ -158,7 +131,7 @@ MINIBATCH_BUGS = {
             "adam-pytorch",
             "PyTorch's Adam: epsilon added to the bias-corrected sqrt(v_hat), not to sqrt(v)",
             lambda arch, opt, batch: opt.name == "adam",
-            _optimizer("adam", _PyTorchAdam),
+            _optimizer("adam", TextbookAdam),
         ),
         MinibatchBug(
             "adam-no-bias-correction",
@@ -170,13 +143,13 @@ MINIBATCH_BUGS = {
             "rmsprop-pytorch",
             "PyTorch's RMSprop: divides by sqrt(v) + epsilon, not sqrt(v + epsilon)",
             lambda arch, opt, batch: opt.name == "rmsprop",
-            _optimizer("rmsprop", _PyTorchRMSprop),
+            _optimizer("rmsprop", PyTorchRMSprop),
         ),
         MinibatchBug(
             "adagrad-pytorch",
             "PyTorch's Adagrad: the sum starts at 0, not 0.1, and epsilon 1e-10 is added to sqrt(s)",
             lambda arch, opt, batch: opt.name == "adagrad",
-            _optimizer("adagrad", _PyTorchAdagrad),
+            _optimizer("adagrad", PyTorchAdagrad),
         ),
         MinibatchBug(
             "nesterov-as-momentum",

@@ -9,8 +9,9 @@ from reference import numerics
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
     from comparisons.audit.grade import Grade
     from comparisons.audit.model import Audit
+    from comparisons.audit.optimizer_audit import OptimizerAudit
 
-__all__ = ["audit_json", "grade_json"]
+__all__ = ["audit_json", "grade_json", "optimizer_json"]
 
 
 def audit_json(result: Audit) -> dict[str, Any]:
@@ -68,3 +69,23 @@ def grade_json(grade: Grade) -> dict[str, Any]:
     if grade.audit is None:
         return {"path": grade.path, "verdict": "error", "error": grade.error}
     return {"path": grade.path, **audit_json(grade.audit)}
+
+
+def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
+    return {
+        "verdict": result.verdict,
+        "numerics": numerics.key(),  # Keras's own optimizer ran under this configuration
+        "optimizer": result.optimizer,
+        "contract": result.contract,
+        "function": result.label,
+        "convention": result.convention,
+        "convention_description": result.described,
+        "dtype": result.dtype,
+        "steps": result.steps,
+        "inits": result.inits,
+        "threshold": result.threshold,
+        "distance": result.distance,
+        "keras_distance": result.keras,
+        "hyperparameters": {name: {"value": value, "source": source} for name, (value, source) in result.hyper.items()},
+        "diagnosis": {"findings": [f.as_json() for f in result.findings]},
+    }

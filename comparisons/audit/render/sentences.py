@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
     from comparisons.audit.findings import Finding
     from comparisons.audit.model import Audit, AuditRun
+    from comparisons.audit.optimizer_audit import OptimizerAudit
+    from comparisons.notebook import NotebookCode
 
 __all__ = [
     "DIAGNOSIS",
@@ -66,7 +68,11 @@ def headline(result: Audit) -> str:
 
 def notebook(result: Audit) -> str | None:
     """What of a notebook ran, and what did not."""
-    code = result.notebook
+    return notebook_of(result.notebook)
+
+
+def notebook_of(code: NotebookCode | None) -> str | None:
+    """What of a notebook ran, and what did not."""
     if code is None:
         return None
     cells = len({cell for cell, _ in code.kept})
@@ -167,3 +173,65 @@ def seed_note(result: Audit) -> str | None:
             "interchangeable and a step that mixes them up cannot be seen; audit with --init all."
         )
     return None
+
+
+OPTIMIZER_DIAGNOSIS = "Diagnosis (each update judged from your optimizer's own state, on the same gradients):"
+
+
+def optimizer_headline(result: OptimizerAudit) -> str:
+    where = f"{result.path}:{result.label}"
+    inits = ", ".join(result.inits)
+    under = f"{result.optimizer}, {result.contract} contract, {result.dtype}, {result.steps} steps under init {inits}"
+    if result.verdict == "match":
+        return (
+            f"MATCH: {where} is {result.described}: the {result.convention} convention, every update within "
+            f"{result.threshold:g} of it ({under})"
+        )
+    if result.convention is not None:
+        return f"DIVERGED: {where} is {result.described}, but with the findings below ({under})"
+    return (
+        f"DIVERGED: {where} is none of {result.optimizer}'s conventions; the nearest, {result.described}, is "
+        f"{result.distance:.3g} away at its worst update ({under})"
+    )
+
+
+def optimizer_hyper(result: OptimizerAudit) -> str:
+    said = {"yours": "your default", "given": "given", "usual": "the usual, your code has none"}
+    return "Hyperparameters: " + ", ".join(
+        f"{name} {value:g} ({said.get(source, source)})" for name, (value, source) in result.hyper.items()
+    )
+
+
+def keras_difference(result: OptimizerAudit) -> str | None:
+    """Where Keras's own optimizer stands: from the same state, on the same gradients."""
+    if result.convention is None:
+        return None
+    lr = result.hyper["learning_rate"][0]
+    through = _THROUGH_FLOAT32.get(result.optimizer)
+    if result.keras_lr != lr:  # deeplearning.ai's momentum: Keras's at eta (1 - beta), in exact arithmetic
+        why = (
+            f"yours is Keras's momentum at learning rate {lr:g} x (1 - {result.hyper['momentum'][0]:g}) = "
+            f"{result.keras_lr:g} in exact arithmetic; Keras {through}"
+        )
+    elif result.convention == "keras":
+        why = f"Keras {through}, your constants are exact" if through else "the same formula"
+    else:
+        why = f"the conventions differ (Keras's: {result.keras_described})"
+    if result.keras <= result.threshold:
+        return f"Keras's own {result.optimizer} agrees, every update within {result.threshold:g}: {why}."
+    return (
+        f"Keras's own {result.optimizer}, from the same state on the same gradients, differs by up to "
+        f"{result.keras:.3g} (relative) over these {result.steps} steps: {why}."
+    )
+
+
+# where Keras's own optimizer rounds a constant to float32 first (manual/batch/optimizers.py's c32)
+_THROUGH_FLOAT32 = {
+    "momentum": "takes the momentum through float32 (0.9 becomes 0.8999999762)",
+    "adam": "takes beta_1 and beta_2 through float32 in its bias corrections",
+    "adagrad": "starts its sums at float32's 0.1",
+}
+
+
+def optimizer_first(finding: Finding) -> str:
+    return f"first at init {finding.first['init']}, step {finding.first['step']}"

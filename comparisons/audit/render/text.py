@@ -9,8 +9,9 @@ from comparisons.audit.render import sentences as say
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
     from comparisons.audit.grade import Grade
     from comparisons.audit.model import Audit
+    from comparisons.audit.optimizer_audit import OptimizerAudit
 
-__all__ = ["audit_text", "grades_text"]
+__all__ = ["audit_text", "grades_text", "optimizer_text"]
 
 # the first divergence's columns: widths, and which are numbers (right-aligned)
 _WIDTHS = (8, 9, 24, 24, 10)
@@ -62,4 +63,16 @@ def grades_text(grades: list[Grade], submissions: int, settings: str) -> str:
         f"{len(grades)} of {submissions} submissions graded ({settings}): "
         + ", ".join(f"{n} {v}" for v, n in counts.items())
     )
+    return "\n".join(lines)
+
+
+def optimizer_text(result: OptimizerAudit) -> str:
+    """A learner's optimizer: the convention it is, or its findings."""
+    lines = [say.optimizer_headline(result), say.optimizer_hyper(result)]
+    lines += [line for line in [say.notebook_of(result.notebook)] if line is not None]
+    lines += [line for line in [say.keras_difference(result)] if line is not None]
+    if result.findings:
+        lines.append(say.OPTIMIZER_DIAGNOSIS)
+        for n, f in enumerate(result.findings, start=1):
+            lines += [f"  {n}. {f.kind}, {say.optimizer_first(f)}", f"     {f.message}"]
     return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""Audit a learner's own optimizer: deeplearning.ai's functions or an optimizer class, against every
+convention of its method, and against Keras's own optimizer.
+
+Only the optimizer is judged. The learner's update runs free on a network and
+rows built so that every hyperparameter matters (comparisons.audit.optimizer_runs,
+in the sandboxed child), handed manual/'s true gradient at its own parameters at
+every step; comparisons.audit.optimizer_verdict replays each convention from the
+same state and names the one the learner wrote, or the mistake. Keras's own
+optimizer, run here from the same states on the same gradients, says how far
+Keras is from the convention found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from comparisons.audit import protocol
+from comparisons.audit.auditor import check_source
+from comparisons.audit.causes import tensor_slices
+from comparisons.audit.findings import Finding
+from comparisons.audit.isolation import user_runs
+from comparisons.audit.model import DEFAULT_MEMORY_MIB
+from comparisons.audit.optimizer_verdict import OptimizerRun, judge
+from comparisons.data import synthetic_data
+from comparisons.errors import InputError
+from comparisons.notebook import NotebookCode
+from comparisons.run import initial_params
+from comparisons.spec import Spec, row_order
+from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
+from comparisons.ulp import relative_distance
+from manual.batch.conventions import CONVENTIONS, keras_equivalent
+from manual.batch.optimizers import OptimizerConfig
+from manual.network import Architecture
+from reference import runner
+from reference.protocol import unnumbered
+
+__all__ = ["KERAS_NAMES", "OptimizerAudit", "audit_optimizer", "optimizer_spec"]
+
+# the audit's optimizer names, and Keras's optimizer for each (momentum is Keras's SGD with momentum)
+KERAS_NAMES = {"sgd": "sgd", "momentum": "sgd", "adam": "adam", "rmsprop": "rmsprop", "adagrad": "adagrad"}
+DEAD_BIAS = -100.0  # hidden unit 1's bias: a relu that never fires, whose gradients are exactly zero
+
+
+def optimizer_spec(kind: str, lr: float, dtype: str = "float64", epochs: int = 10, seed: int = 0) -> Spec:
+    """The network the optimizers are audited on: 4 inputs, 5 relu units, 3 linear outputs, squared
+    error, batches of 4 from 16 rows (the rows, optimizer_rows)."""
+    config = OptimizerConfig(KERAS_NAMES[kind], lr, momentum=0.9 if kind == "momentum" else 0.0)
+    return Spec(
+        (4, 5, 3),
+        ("relu", "linear"),
+        "mean_squared_error",
+        config,
+        batch_size=4,
+        rows=16,
+        epochs=epochs,
+        dtype=dtype,
+        seed=seed,
+    )
+
+
+def _context(spec: Spec) -> dict[str, Any]:
+    """Rows and a start that make every hyperparameter matter: gradients of every size and both
+    signs, an unused input and a dead unit (gradients exactly zero: epsilon decides their update
+    where it sits inside a square root), and a tiny input (gradients near epsilon's size)."""
+    X, Y = synthetic_data(spec)
+    X = X.copy()
+    X[:, 0] = 0  # an unused input: W1's first row never gets a gradient
+    X[:, 1] *= X.dtype.type(1e-7)  # a tiny one: its gradients are of epsilon's size
+    X[:, 3] *= X.dtype.type(30)  # a large one
+    params = initial_params(spec)
+    params = {key: value.copy() for key, value in params.items()}
+    params["b1"][0] = DEAD_BIAS
+    return {
+        "params": params,
+        "X": X,
+        "y": Y,
+        "order": row_order(spec, len(X)),
+        "lr": spec.learning_rate,
+        "batch": spec.batch_size,
+    }
+
+
+@dataclass(frozen=True)
+class OptimizerAudit:
+    path: str
+    label: str  # the learner's function or class
+    optimizer: str  # sgd, momentum, adam, rmsprop, adagrad
+    contract: str  # dlai, class
+    dtype: str
+    steps: int  # per init
+    inits: list[str]
+    threshold: float
+    convention: str | None  # the convention every update matches, or None
+    described: str  # what that convention is (the nearest one where none matches)
+    distance: float  # the largest per-update distance from it
+    keras: float  # the largest per-update distance of Keras's own optimizer from the learner's, from the same state
+    keras_lr: float  # the learning rate Keras's optimizer ran with: deeplearning.ai's momentum's is eta (1 - beta)
+    hyper: dict[str, tuple[float, str]]  # the hyperparameters it ran with, and where each came from
+    findings: list[Finding] = field(default_factory=list)
+    notebook: NotebookCode | None = None
+
+    @property
+    def keras_described(self) -> str:
+        return CONVENTIONS[self.optimizer]["keras"][1]
+
+    @property
+    def verdict(self) -> str:
+        return "match" if self.convention is not None and not self.findings else "diverged"
+
+
+def audit_optimizer(
+    path: Path,
+    contract: str,
+    kind: str,
+    spec: Spec,
+    inits: list[str],
+    given: dict[str, float],
+    class_name: str | None = None,
+    timeout: float = 60.0,
+    memory: int | None = DEFAULT_MEMORY_MIB,
+    sandboxed: bool = False,
+    cells: tuple[int, int] | None = None,
+) -> OptimizerAudit:
+    """``contract``: dlai or class; ``kind``: the optimizer; ``spec``: optimizer_spec's; ``given``: the
+    hyperparameters the audit was told (the learning rate always); ``memory`` None: in this process."""
+    if kind not in CONVENTIONS:
+        raise InputError(f"unknown optimizer {kind!r} (choose from {', '.join(CONVENTIONS)})")
+    notebook = check_source(path, cells)
+    arch = spec.arch
+    contexts = {init: _context(spec.with_(init=init)) for init in inits}
+    where = str(path.resolve()) if path.exists() else str(path)
+    fields = {
+        "contract": contract,
+        "optimizer": kind,
+        "class": class_name,
+        "given": given,
+        "activations": list(arch.activations),
+    }
+    cells_ = None if notebook is None else list(notebook.sources)
+    job = protocol.make_job(where, fields, list(arch.sizes), arch.loss, contexts, cells_)
+    outcome = user_runs(path, class_name or contract, job, timeout, memory, sandboxed)
+    runs = [
+        OptimizerRun(init, *(outcome[protocol.OPTIMIZER_PART][init][what] for what in protocol.OPTIMIZER_VALUES))
+        for init in inits
+    ]
+    hyper = {
+        name: (float(value), protocol.SOURCES[int(source)])
+        for name, value, source in zip(
+            protocol.HYPER_NAMES, outcome[protocol.HYPER], outcome[protocol.SOURCE], strict=True
+        )
+        if not np.isnan(value)
+    }
+    config = _config(kind, spec.learning_rate, hyper)
+    verdict = judge(kind, config, arch, runs, hyper)
+    named = verdict.convention or verdict.nearest
+    keras_config = keras_equivalent(named, config)
+    # Keras's own optimizer is said beside a convention found; a mistake is told against the conventions
+    keras = _keras_distance(kind, keras_config, arch, runs) if verdict.convention is not None else float("nan")
+    return OptimizerAudit(
+        str(path),
+        str(outcome[protocol.LABEL]),
+        kind,
+        contract,
+        spec.dtype,
+        len(runs[0].before),
+        inits,
+        AUDIT_THRESHOLDS[spec.dtype],
+        verdict.convention,
+        CONVENTIONS[kind][named][1],
+        verdict.distance,
+        keras,
+        keras_config.learning_rate,
+        hyper,
+        verdict.findings,
+        notebook,
+    )
+
+
+def _config(kind: str, lr: float, hyper: dict[str, tuple[float, str]]) -> OptimizerConfig:
+    """The learner's hyperparameters as Keras's optimizer takes them; Keras's defaults where the code has none."""
+    values = {name: value for name, (value, _) in hyper.items() if name != "learning_rate"}
+    config = OptimizerConfig(KERAS_NAMES[kind], lr)
+    if kind == "momentum":
+        values.setdefault("momentum", 0.9)
+    return replace(config, **values)  # type: ignore[arg-type]  # the float fields alone: HYPER_NAMES
+
+
+def _keras_distance(kind: str, config: OptimizerConfig, arch: Architecture, runs: list[OptimizerRun]) -> float:
+    """How far Keras's own optimizer's updates are from the learner's, each from the learner's state
+    with the same gradients (reference/'s ``optimizer_replay``)."""
+    shapes = [list(shape) for _, shape in arch.shapes()]
+    slices = list(tensor_slices(arch).values())
+    worst = 0.0
+    for run in runs:
+        T = len(run.before)
+        before = [run.before[:, cols].reshape(T, *shape) for cols, shape in zip(slices, shapes, strict=True)]
+        grads = [run.grads[:, cols].reshape(T, *shape) for cols, shape in zip(slices, shapes, strict=True)]
+        result = runner.run(
+            "optimizer_replay",
+            dtype=str(run.before.dtype),
+            optimizer=config.name,
+            arguments=config.keras_arguments(),
+            shapes=shapes,
+            before=before,
+            grads=grads,
+        )
+        after = np.concatenate([a.reshape(T, -1) for a in unnumbered("after", result)], axis=1)
+        with np.errstate(all="ignore"):
+            distance = relative_distance(run.after, after, AUDIT_FLOOR)
+        worst = max(worst, float(np.nanmax(np.where(np.isnan(distance), np.inf, distance))))
+    return worst

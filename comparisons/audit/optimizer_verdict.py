@@ -1,0 +1,212 @@
+"""Which optimizer the learner wrote: Keras's, another known convention, or a mistake, and which.
+
+Every update the learner's optimizer made is judged from its own state: the
+parameters it started the step from, and the gradients it had been handed so far.
+Each convention (manual/batch/conventions.py) and each known mistake
+(manual/batch/optimizer_bugs.py) is replayed on the same gradients from the same
+parameters, so an error at one step never compounds into the next. For these
+optimizers an update depends on the gradients alone, never on the parameters, so
+the replay is exact: a convention matches when every update is within the audit's
+threshold (1e-10 relative in float64), never a looser tolerance.
+
+Where no convention matches, each tensor is explained by the known mistake that
+reproduces every one of its updates, or by not-updated, sign, a constant factor,
+and else wrong, with the numbers. Pure numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from comparisons.audit.causes import tensor_slices
+from comparisons.audit.findings import Finding
+from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
+from comparisons.ulp import relative_distance
+from manual.batch.conventions import CONVENTIONS
+from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
+from manual.batch.optimizers import Optimizer, OptimizerConfig
+from manual.network import Architecture, Params
+
+__all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "judge", "replay"]
+
+# The values most code uses, per hyperparameter: a learner's own default outside them is a finding
+USUAL_VALUES = {
+    "momentum": (0.9,),
+    "beta_1": (0.9,),
+    "beta_2": (0.999,),
+    "epsilon": (1e-7, 1e-8, 1e-10),
+    "rho": (0.9, 0.99),
+}
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """One init's run of the learner's optimizer: (steps, P) each, in document order."""
+
+    init: str
+    before: np.ndarray
+    grads: np.ndarray
+    after: np.ndarray
+
+
+@dataclass(frozen=True)
+class Verdict:
+    convention: str | None  # the convention every update matches, or None
+    distance: float  # the largest per-update distance from it (from the nearest convention where None)
+    nearest: str  # the convention the findings are told against
+    findings: list[Finding]
+
+
+def replay(form: type[Optimizer], config: OptimizerConfig, arch: Architecture, run: OptimizerRun) -> np.ndarray:
+    """(steps, P): ``form``'s update of each step's parameters, its state built from the same gradients."""
+    dtype = run.before.dtype
+    optimizer = form(config, np.dtype(dtype))
+    out = []
+    with np.errstate(all="ignore"):  # a mistake's 0/0 is its own result
+        for before, grads in zip(run.before, run.grads, strict=True):
+            new = optimizer.apply(_params(arch, before), _params(arch, grads))
+            out.append(np.concatenate([new[key].ravel() for key, _ in arch.shapes()]))
+    return np.array(out, dtype=dtype)
+
+
+def _params(arch: Architecture, flat: np.ndarray) -> Params:
+    return {
+        key: flat[cols].reshape(shape).copy()
+        for (key, shape), cols in zip(arch.shapes(), tensor_slices(arch).values(), strict=True)
+    }
+
+
+def _distance(run: OptimizerRun, predicted: np.ndarray) -> np.ndarray:
+    """(steps, P): how far each of the learner's updates is from a prediction made from the same state."""
+    with np.errstate(all="ignore"):
+        distance = relative_distance(run.after, predicted, AUDIT_FLOOR)
+    return np.where(np.isnan(distance), np.inf, distance)
+
+
+def judge(
+    kind: str,
+    config: OptimizerConfig,
+    arch: Architecture,
+    runs: list[OptimizerRun],
+    hyper: dict[str, tuple[float, str]],
+) -> Verdict:
+    """``kind``: the optimizer (conventions.py's names); ``hyper``: each hyperparameter's value and origin."""
+    threshold = AUDIT_THRESHOLDS[str(runs[0].before.dtype)]
+    predicted = {
+        name: [replay(form, config, arch, run) for run in runs] for name, (form, _) in CONVENTIONS[kind].items()
+    }
+    distances = {
+        name: np.concatenate([_distance(run, p) for run, p in zip(runs, predicted[name], strict=True)])
+        for name in predicted
+    }
+    worst = {name: float(d.max()) for name, d in distances.items()}
+    nearest = min(worst, key=lambda name: worst[name])
+    findings = _hyperparameters(kind, hyper, runs)
+    if worst[nearest] <= threshold:
+        return Verdict(nearest, worst[nearest], nearest, findings)
+    findings += _explain(kind, config, arch, runs, np.concatenate(predicted[nearest]), threshold)
+    return Verdict(None, worst[nearest], nearest, findings)
+
+
+def _first(runs: list[OptimizerRun], k: int) -> dict[str, object]:
+    for run in runs:
+        if k < len(run.before):
+            return {"init": run.init, "step": k + 1}
+        k -= len(run.before)
+    raise IndexError(k)
+
+
+def _hyperparameters(kind: str, hyper: dict[str, tuple[float, str]], runs: list[OptimizerRun]) -> list[Finding]:
+    """A default of the learner's own outside the usual values: the update may be right for it, and still wrong."""
+    found = []
+    for name, (value, origin) in hyper.items():
+        usual = USUAL_VALUES.get(name)
+        if origin != "yours" or usual is None or any(np.isclose(value, u, rtol=1e-12, atol=0) for u in usual):
+            continue
+        message = (
+            f"your default {name} = {value:g} is not the usual {' or '.join(f'{u:g}' for u in usual)}: "
+            "check the constant in your function's or class's signature"
+        )
+        found.append(Finding("hyperparameter", [name], [], None, None, value, None, _first(runs, 0), message))
+    return found
+
+
+def _explain(
+    kind: str,
+    config: OptimizerConfig,
+    arch: Architecture,
+    runs: list[OptimizerRun],
+    predicted: np.ndarray,
+    threshold: float,
+) -> list[Finding]:
+    """Per wrong tensor, the known mistake that reproduces every update, else what its updates show."""
+    slices = tensor_slices(arch)
+    with np.errstate(all="ignore"):
+        nearest = relative_distance(np.concatenate([run.after for run in runs]), predicted, AUDIT_FLOOR)
+    nearest = np.where(np.isnan(nearest), np.inf, nearest)
+    wrong = {key: np.flatnonzero((nearest[:, cols] > threshold).any(axis=1)) for key, cols in slices.items()}
+    wrong = {key: steps for key, steps in wrong.items() if len(steps)}
+    bugs = {
+        name: np.concatenate([_distance(run, replay(bug.form, config, arch, run)) for run in runs])
+        for name, bug in OPTIMIZER_BUGS.items()
+        if bug.optimizer == kind
+    }
+    before = np.concatenate([run.before for run in runs]).astype(np.float64)
+    after = np.concatenate([run.after for run in runs]).astype(np.float64)
+    right = predicted.astype(np.float64)
+    groups: dict[tuple[str, str, float | None], list[str]] = {}
+    for key, steps in wrong.items():
+        cols = slices[key]
+        fitting = [name for name, d in bugs.items() if (d[:, cols] <= threshold).all()]
+        if fitting:
+            bug = OPTIMIZER_BUGS[fitting[0]]
+            groups.setdefault((bug.kind, bug.description, None), []).append(key)
+            continue
+        shape = _shape(before[:, cols], after[:, cols], right[:, cols], threshold, int(steps[0]))
+        groups.setdefault(shape, []).append(key)
+    firsts = {key: int(steps[0]) for key, steps in wrong.items()}
+    out = []
+    for (kind_, what, factor), tensors in groups.items():
+        first = min(firsts[t] for t in tensors)
+        listed = tensors[0] if len(tensors) == 1 else ", ".join(tensors[:-1]) + f" and {tensors[-1]}"
+        out.append(
+            Finding(
+                kind_,
+                list(tensors),
+                [{"array": t, "index": None} for t in tensors],
+                None,
+                None,
+                factor,
+                max(int(t[1:]) for t in tensors),
+                _first(runs, first),
+                f"{listed}: {what}",
+            )
+        )
+    return sorted(out, key=lambda f: (int(f.first["step"]), list(slices).index(f.parameters[0])))
+
+
+def _shape(
+    before: np.ndarray, after: np.ndarray, right: np.ndarray, threshold: float, first: int
+) -> tuple[str, str, float | None]:
+    """A tensor no known mistake explains: not updated, up the gradient, a constant times the right
+    step, or else wrong, with its first wrong value beside the convention's."""
+    step, wanted = after - before, right - before
+    if (step == 0).all():
+        return ("not-updated", "never updated: the line that applies the step is missing or writes elsewhere", None)
+    scale = np.maximum(np.abs(before), AUDIT_FLOOR)
+    if (np.abs(step + wanted) <= threshold * scale).all():
+        return ("sign", "updated up the gradient: w + step where w - step is meant", -1.0)
+    norm = float(np.sum(wanted * wanted))
+    c = float(np.sum(step * wanted)) / norm if norm > 0 else 0.0
+    if c != 0.0 and np.isfinite(c) and (np.abs(step - c * wanted) <= threshold * scale).all():
+        factor = float(f"{c:.4g}")
+        return ("scaled", f"each update is {factor:g} x the convention's: check the learning rate's line", factor)
+    i = int(np.argmax(np.abs(step[first] - wanted[first])))
+    return (
+        "wrong",
+        f"no known mistake reproduces its updates; at its first wrong step, entry {i} became "
+        f"{after[first, i]:.10g} where the convention gives {right[first, i]:.10g}",
+        None,
+    )
