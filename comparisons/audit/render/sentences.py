@@ -216,7 +216,7 @@ def keras_difference(result: OptimizerAudit) -> str | None:
     elif result.convention == "keras":
         why = f"Keras {through}, your constants are exact" if through else "the same formula"
     else:
-        why = f"the conventions differ (Keras's: {result.keras_described})"
+        why = f"the conventions differ, Keras's with {result.keras_described.split(', ', 1)[1]}"
     if result.keras <= result.threshold:
         return f"Keras's own {result.optimizer} agrees, every update within {result.threshold:g}: {why}."
     return (
