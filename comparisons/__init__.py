@@ -12,7 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the same names, eagerly, for type checkers
-    from comparisons.audit.api import audit_step
+    from comparisons.audit.api import audit_optimizer, audit_step
     from comparisons.comparison import Comparison
     from comparisons.data import read_csv, to_arrays
     from comparisons.errors import InputError
@@ -30,6 +30,7 @@ _WHERE = {
     "to_arrays": "data",
     "InputError": "errors",
     "audit_step": "audit.api",
+    "audit_optimizer": "audit.api",
     "PROBLEMS": "problems",
     "Problem": "problems",
     "IMPLEMENTATIONS": "run",
@@ -64,6 +65,7 @@ __all__ = [
     "Spec",
     "Tolerance",
     "assert_trajectory_matches",
+    "audit_optimizer",
     "audit_step",
     "compare",
     "initial_params",

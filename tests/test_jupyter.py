@@ -114,3 +114,32 @@ def test_the_example_notebook_runs_and_shows_the_verdicts() -> None:
     assert all('src="data:image/png;base64,' in page for page in pages)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == [], json.dumps(errors)[:500]
+
+
+def test_audit_optimizer_names_a_convention_and_renders_it() -> None:
+    import runpy
+
+    adam = runpy.run_path(str(EXAMPLES / "optimizer_adam.py"))  # deeplearning.ai's, the textbook form
+    result = comparisons.audit_optimizer(
+        adam["update_parameters_with_adam"], initialize=adam["initialize_adam"], init="random", epochs=2
+    )
+    assert (result.verdict, result.convention, result.findings) == ("match", "textbook", [])
+    assert result.to_json()["convention"] == "textbook"
+    page = result._repr_html_()
+    assert page.startswith('<div class="backprop-vs-keras"><p style="color:#070"><b>MATCH: &lt;notebook&gt;')
+    assert "Keras&#x27;s own adam, from the same state" in page
+    slip = runpy.run_path(str(EXAMPLES / "optimizer_adam_epsilon.py"))
+    wrong = comparisons.audit_optimizer(
+        slip["update_parameters_with_adam"], initialize=slip["initialize_adam"], init="random", epochs=2
+    )
+    assert [f.kind for f in wrong.findings] == ["epsilon-placement"]
+    assert "<li><b>epsilon-placement</b> (first at init random, step 1)" in wrong._repr_html_()
+
+
+def test_audit_optimizer_needs_the_functions_or_a_class() -> None:
+    with pytest.raises(ValueError, match="give either update"):
+        comparisons.audit_optimizer()
+    with pytest.raises(ValueError, match="comes with initialize_adam"):
+        comparisons.audit_optimizer(print)
+    with pytest.raises(ValueError, match="have no rmsprop"):
+        comparisons.audit_optimizer(print, optimizer="rmsprop")

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from comparisons.audit import optimizer_audit
 from comparisons.audit.auditor import audit
 from comparisons.audit.model import Audit, Contract
+from comparisons.audit.optimizer_code import DLAI
 from comparisons.audit.render.html import audit_html
 from comparisons.render.html import comparison_html
-from comparisons.spec import INITS, Spec
+from comparisons.spec import DEFAULT_LEARNING_RATES, INITS, Spec
 
-__all__ = ["audit_html", "audit_step", "comparison_html"]
+__all__ = ["audit_html", "audit_optimizer", "audit_step", "comparison_html"]
 
 
 def audit_step(
@@ -65,3 +67,52 @@ def audit_step(
         contract = Contract("tutorial", forward=forward.__name__, update=update.__name__, layout=layout)
         functions = {contract.forward: forward, contract.update: update}
     return audit(Path("<notebook>"), contract, base, inits, functions=functions)
+
+
+def audit_optimizer(
+    update: Callable[..., Any] | None = None,
+    *,
+    initialize: Callable[..., Any] | None = None,
+    optimizer_class: type | None = None,
+    optimizer: str = "adam",
+    lr: float | None = None,
+    momentum: float | None = None,
+    beta1: float | None = None,
+    beta2: float | None = None,
+    epsilon: float | None = None,
+    rho: float | None = None,
+    dtype: str = "float64",
+    epochs: int = 50,
+    init: str = "all",
+    seed: int = 0,
+) -> optimizer_audit.OptimizerAudit:
+    """Audit your optimizer as ``python -m comparisons audit --contract dlai`` (or ``class``) does:
+    deeplearning.ai's ``update`` (``update_parameters_with_adam``, ``..._with_momentum`` or
+    ``..._with_gd``) with its ``initialize`` (``initialize_adam``, ``initialize_velocity``), or
+    an ``optimizer_class`` with ``update(params, grads)``. ``optimizer``: adam, sgd (with
+    ``momentum``: momentum), rmsprop, adagrad; ``lr``: Keras's default for it where None; the
+    other hyperparameters your code's defaults where None. Runs here, in the notebook's process."""
+    if (update is None) == (optimizer_class is None):
+        raise ValueError("give either update (with initialize, deeplearning.ai's functions) or optimizer_class")
+    kind = "momentum" if optimizer == "sgd" and momentum else optimizer
+    if kind not in optimizer_audit.KERAS_NAMES:
+        raise ValueError(f"unknown optimizer {optimizer!r} (choose from sgd, adam, rmsprop, adagrad)")
+    rate = DEFAULT_LEARNING_RATES[optimizer_audit.KERAS_NAMES[kind]] if lr is None else lr
+    values = {"momentum": momentum, "beta_1": beta1, "beta_2": beta2, "epsilon": epsilon, "rho": rho}
+    given = {"learning_rate": rate} | {name: value for name, value in values.items() if value is not None}
+    spec = optimizer_audit.optimizer_spec(kind, rate, dtype, epochs, seed)
+    inits = list(INITS) if init == "all" else [init]
+    if optimizer_class is not None:
+        functions: dict[str, Any] = {optimizer_class.__name__: optimizer_class}
+        return optimizer_audit.audit_optimizer(
+            Path("<notebook>"), "class", kind, spec, inits, given, optimizer_class.__name__, functions=functions
+        )
+    if kind not in DLAI:
+        raise ValueError(f"deeplearning.ai's functions have no {kind}: give optimizer_class")
+    init_name, update_name, _ = DLAI[kind]
+    if (initialize is None) != (init_name is None):
+        raise ValueError(
+            f"{update_name} comes with {init_name}: give initialize" if init_name else "sgd has no initialize"
+        )
+    functions = {update_name: update} | ({init_name: initialize} if init_name else {})
+    return optimizer_audit.audit_optimizer(Path("<notebook>"), "dlai", kind, spec, inits, given, functions=functions)

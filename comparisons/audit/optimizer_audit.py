@@ -25,6 +25,9 @@ from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.model import DEFAULT_MEMORY_MIB
 from comparisons.audit.optimizer_verdict import OptimizerRun, judge
+from comparisons.audit.render.html import optimizer_html
+from comparisons.audit.render.json import optimizer_json
+from comparisons.audit.render.text import optimizer_text
 from comparisons.data import synthetic_data
 from comparisons.errors import InputError
 from comparisons.notebook import NotebookCode
@@ -103,6 +106,19 @@ class OptimizerAudit:
     findings: list[Finding] = field(default_factory=list)
     notebook: NotebookCode | None = None
 
+    def __str__(self) -> str:
+        return optimizer_text(self)
+
+    def __repr__(self) -> str:
+        where = f"{self.path}:{self.label}"
+        return f"<OptimizerAudit {self.verdict}: {where}, {self.optimizer}, {self.dtype}, inits {self.inits}>"
+
+    def to_json(self) -> dict[str, Any]:
+        return optimizer_json(self)
+
+    def _repr_html_(self) -> str:
+        return optimizer_html(self)
+
     @property
     def keras_described(self) -> str:
         return CONVENTIONS[self.optimizer]["keras"][1]
@@ -124,12 +140,14 @@ def audit_optimizer(
     memory: int | None = DEFAULT_MEMORY_MIB,
     sandboxed: bool = False,
     cells: tuple[int, int] | None = None,
+    functions: dict[str, Any] | None = None,
 ) -> OptimizerAudit:
     """``contract``: dlai or class; ``kind``: the optimizer; ``spec``: optimizer_spec's; ``given``: the
-    hyperparameters the audit was told (the learning rate always); ``memory`` None: in this process."""
+    hyperparameters the audit was told (the learning rate always); ``memory`` None: in this process;
+    ``functions``: the learner's functions or class themselves, by name (the Python API), run here."""
     if kind not in CONVENTIONS:
         raise InputError(f"unknown optimizer {kind!r} (choose from {', '.join(CONVENTIONS)})")
-    notebook = check_source(path, cells)
+    notebook = check_source(path, cells) if functions is None else None
     arch = spec.arch
     contexts = {init: _context(spec.with_(init=init)) for init in inits}
     where = str(path.resolve()) if path.exists() else str(path)
@@ -142,6 +160,8 @@ def audit_optimizer(
     }
     cells_ = None if notebook is None else list(notebook.sources)
     job = protocol.make_job(where, fields, list(arch.sizes), arch.loss, contexts, cells_)
+    if functions is not None:
+        job["functions"], memory = functions, None
     outcome = user_runs(path, class_name or contract, job, timeout, memory, sandboxed)
     runs = [
         OptimizerRun(init, *(outcome[protocol.OPTIMIZER_PART][init][what] for what in protocol.OPTIMIZER_VALUES))

@@ -69,10 +69,18 @@ def learner_optimizer(
 ) -> LearnerOptimizer:
     """The job's contract (``dlai`` or ``class``) for the job's optimizer, from the user's file;
     ``given``: the hyperparameters the audit was told (the learning rate always)."""
-    module = user_module(job, module_name, upto)
+    given_objects = job.get("functions")  # the Python API's: the learner's own functions or class
+    module = user_module(job, module_name, upto) if given_objects is None else _namespace(module_name, given_objects)
     if job["contract"] == "dlai":
         return _dlai(module, job["path"], job["optimizer"], given)
-    return _instance(module, job["path"], job["optimizer"], job.get("class"), given)
+    return _instance(module, job["path"], job["optimizer"], job.get("class"), given, given_objects is not None)
+
+
+def _namespace(name: str, objects: dict[str, Any]) -> types.ModuleType:
+    module = types.ModuleType(name)
+    for key, value in objects.items():
+        setattr(module, key, value)
+    return module
 
 
 def _call(label: str, path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -160,9 +168,10 @@ def _from_dlai(name: str, parameters: Any, like: Params) -> Params:
 
 
 def _instance(
-    module: types.ModuleType, path: str, kind: str, named: str | None, given: dict[str, float]
+    module: types.ModuleType, path: str, kind: str, named: str | None, given: dict[str, float], handed: bool = False
 ) -> LearnerOptimizer:
-    cls = _find_class(module, path, kind, named)
+    """``handed``: the classes came from the Python API, not from the learner's file."""
+    cls = _find_class(module, path, kind, named, handed)
     try:
         declared = dict(inspect.signature(cls).parameters)
     except (TypeError, ValueError):
@@ -207,11 +216,11 @@ def _instance(
     return LearnerOptimizer(step, cls.__name__, hyper, source)
 
 
-def _find_class(module: types.ModuleType, path: str, kind: str, named: str | None) -> type:
+def _find_class(module: types.ModuleType, path: str, kind: str, named: str | None, handed: bool) -> type:
     classes = {
         name: value
         for name, value in vars(module).items()
-        if isinstance(value, type) and value.__module__ == module.__name__
+        if isinstance(value, type) and (handed or value.__module__ == module.__name__)  # not those it imports
     }
     if named is not None:
         if named not in classes:

@@ -14,8 +14,9 @@ from comparisons.render.page import cell, fragment, headline, image, page, row, 
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
     from comparisons.audit.grade import Grade
     from comparisons.audit.model import Audit
+    from comparisons.audit.optimizer_audit import OptimizerAudit
 
-__all__ = ["audit_html", "gradebook_html"]
+__all__ = ["audit_html", "gradebook_html", "optimizer_html"]
 
 
 def _paragraph(text: str | None) -> list[str]:
@@ -48,6 +49,24 @@ def audit_html(result: Audit) -> str:
     parts += _paragraph(say.seed_note(result))
     if result.traces:
         parts.append(image(audit_figure(result), "distance per step and loss"))
+    return fragment("\n".join(parts))
+
+
+def optimizer_html(result: OptimizerAudit) -> str:
+    """The text's sentences; the findings as a list."""
+    parts = [
+        headline(say.optimizer_headline(result), result.verdict == "match"),
+        *_paragraph(say.optimizer_hyper(result)),
+    ]
+    parts += _paragraph(say.notebook_of(result.notebook))
+    parts += _paragraph(say.keras_difference(result))
+    if result.findings:
+        items = "".join(
+            f"<li><b>{html.escape(f.kind)}</b> ({html.escape(say.optimizer_first(f))}): {html.escape(f.message)}</li>"
+            for f in result.findings
+        )
+        diagnosis, rest = say.OPTIMIZER_DIAGNOSIS.split(" ", 1)
+        parts.append(f"<p><b>{diagnosis}</b> {html.escape(rest)}</p><ol>{items}</ol>")
     return fragment("\n".join(parts))
 
 

@@ -196,7 +196,7 @@ def optimizer_headline(result: OptimizerAudit) -> str:
 
 
 def optimizer_hyper(result: OptimizerAudit) -> str:
-    said = {"yours": "your default", "given": "given", "usual": "the usual, your code has none"}
+    said = {"yours": "your default", "given": "the audit's", "usual": "the usual, your code has none"}
     return "Hyperparameters: " + ", ".join(
         f"{name} {value:g} ({said.get(source, source)})" for name, (value, source) in result.hyper.items()
     )
