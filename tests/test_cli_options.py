@@ -195,6 +195,7 @@ _SHEET = {"network": None, "layers": None, "activations": None, "loss": "mean_sq
             "grade",
             ["a.py"],
             _AUDIT
+            | _OPTIMIZER
             | {"paths": ["a.py"], "func": "step", "jobs": os.cpu_count() or 1, "out": None, "quiet": False}
             | {"sandbox": True},
             id="grade",

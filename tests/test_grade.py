@@ -91,9 +91,9 @@ def test_the_gradebook(capsys: pytest.CaptureFixture[str], a_class: Path, tmp_pa
     assert sorted(p.name for p in out.iterdir()) == [".comparisons-gradebook", "grades.csv", "grades.html"]
     csv = (out / "grades.csv").read_text()
     header, *rows = csv.splitlines()
-    assert header == "path,verdict,first_init,first_epoch,first_step,first_values,findings,known_bugs,error"
+    assert header == "path,verdict,first_init,first_epoch,first_step,first_values,findings,known_bugs,error,convention"
     assert len(rows) == 8
-    assert rows[4] == f"{a_class / 'erin.py'},error,,,,,,,not valid Python: expected ':' at line 4"
+    assert rows[4] == f"{a_class / 'erin.py'},error,,,,,,,not valid Python: expected ':' at line 4,"
     assert rows[6].startswith(f"{a_class / 'ivan.py'},diverged,seed,1,2,w^1_12 w^1_21,")
     assert "other-gradient: w^1_12; other-gradient: w^1_21,W1-indices-swapped," in rows[6]
     page = (out / "grades.html").read_text()
@@ -154,3 +154,25 @@ def test_a_fault_on_one_submission_does_not_stop_the_class(
     by_name = {Path(g["path"]).name: g for g in grades}
     assert by_name["bob.py"]["error"] == "internal error while grading it: RuntimeError: boom"
     assert by_name["alice.py"]["verdict"] == "match"
+
+
+def test_a_class_of_optimizers_is_graded_by_convention(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--contract dlai in grade: each submission's optimizer named, or its finding, or its error."""
+    examples = CLASS.parent
+    shutil.copy(examples / "optimizer_adam.py", tmp_path / "alice.py")
+    shutil.copy(examples / "optimizer_adam_epsilon.py", tmp_path / "bob.py")
+    shutil.copy(examples / "optimizer_momentum.py", tmp_path / "carol.py")  # momentum, not Adam
+    argv = ["--contract", "dlai", "--init", "random", "--epochs", "2", "--no-sandbox", "--out", str(tmp_path / "book")]
+    status, grades = grade_json(capsys, str(tmp_path), *argv)
+    assert status == 0
+    by_name = {Path(g["path"]).name: g for g in grades}
+    assert (by_name["alice.py"]["verdict"], by_name["alice.py"]["convention"]) == ("match", "textbook")
+    assert [f["kind"] for f in by_name["bob.py"]["diagnosis"]["findings"]] == ["epsilon-placement"]
+    assert by_name["carol.py"] == {
+        "path": str(tmp_path / "carol.py"),
+        "verdict": "error",
+        "error": "defines no function 'update_parameters_with_adam'",
+    }
+    csv = (tmp_path / "book" / "grades.csv").read_text().splitlines()
+    assert csv[1].startswith(f"{tmp_path / 'alice.py'},match,")
+    assert csv[1].endswith(",textbook")

@@ -19,6 +19,7 @@ from comparisons.audit.auditor import audit, check_auditable
 from comparisons.audit.isolation import stop_all_children
 from comparisons.audit.keras_steps import AuditSpec, keras_side
 from comparisons.audit.model import Audit, Contract
+from comparisons.audit.optimizer_audit import OptimizerAudit, OptimizerJob
 from comparisons.audit.render.html import gradebook_html
 from comparisons.audit.render.tables import grades_csv
 from comparisons.errors import InputError
@@ -33,7 +34,7 @@ SUFFIXES = (".py", ".ipynb")
 @dataclass(frozen=True)
 class Grade:
     path: str
-    audit: Audit | None  # None: an error
+    audit: Audit | OptimizerAudit | None  # None: an error
     error: str | None = None
 
     @property
@@ -63,9 +64,18 @@ def submissions(paths: list[Path]) -> list[Path]:
 
 
 def _one(
-    path: Path, contract: Contract, base: AuditSpec, inits: list[str], timeout: float, memory: int, sandboxed: bool
+    path: Path,
+    contract: Contract,
+    base: AuditSpec,
+    inits: list[str],
+    timeout: float,
+    memory: int,
+    sandboxed: bool,
+    optimizer: OptimizerJob | None = None,
 ) -> Grade:
     try:
+        if optimizer is not None:
+            return Grade(str(path), optimizer.run(path, inits, timeout, memory, sandboxed))
         return Grade(str(path), audit(path, contract, base, inits, timeout, memory, sandboxed=sandboxed))
     except InputError as error:
         message = str(error)
@@ -87,19 +97,21 @@ def grade(
     progress: Callable[[str], None],
     each: Callable[[Grade], None] = lambda grade: None,
     sandboxed: bool = False,
+    optimizer: OptimizerJob | None = None,
 ) -> tuple[list[Grade], bool]:
     """Every submission's grade, in the order given; and whether the run was interrupted
-    (then the grades are those that finished). ``sandboxed``: each in bubblewrap."""
-    if not base.is_document:
+    (then the grades are those that finished). ``sandboxed``: each in bubblewrap. ``optimizer``:
+    a learner's optimizer (the dlai or class contract) is graded, not a step."""
+    if optimizer is None and not base.is_document:
         check_auditable(base, contract)  # once, before any Keras run, not once per submission
-    for n, init in enumerate(inits, start=1):
+    for n, init in enumerate(inits if optimizer is None else [], start=1):
         progress(f"Keras runs {n}/{len(inits)} (init {init})")
         keras_side(base.with_(init=init))  # once, here: the threads below only read it
     done: dict[Path, Grade] = {}
     interrupted = False
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future[Grade], Path] = {
-        pool.submit(_one, path, contract, base, inits, timeout, memory, sandboxed): path for path in paths
+        pool.submit(_one, path, contract, base, inits, timeout, memory, sandboxed, optimizer): path for path in paths
     }
     try:
         pending = set(futures)

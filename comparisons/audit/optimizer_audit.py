@@ -12,6 +12,7 @@ Keras is from the convention found.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,11 @@ from manual.network import Architecture
 from reference import runner
 from reference.protocol import unnumbered
 
-__all__ = ["KERAS_NAMES", "OptimizerAudit", "audit_optimizer", "optimizer_spec"]
+__all__ = ["KERAS_NAMES", "OptimizerAudit", "OptimizerJob", "audit_optimizer", "optimizer_spec"]
 
 # the audit's optimizer names, and Keras's optimizer for each (momentum is Keras's SGD with momentum)
 KERAS_NAMES = {"sgd": "sgd", "momentum": "sgd", "adam": "adam", "rmsprop": "rmsprop", "adagrad": "adagrad"}
+_KERAS = threading.Lock()
 DEAD_BIAS = -100.0  # hidden unit 1's bias: a relu that never fires, whose gradients are exactly zero
 
 
@@ -126,6 +128,22 @@ class OptimizerAudit:
     @property
     def verdict(self) -> str:
         return "match" if self.convention is not None and not self.findings else "diverged"
+
+
+@dataclass(frozen=True)
+class OptimizerJob:
+    """What a class's optimizers are graded by: the contract, the optimizer, its network, the given hyperparameters."""
+
+    contract: str
+    kind: str
+    spec: Spec
+    given: dict[str, float]
+    class_name: str | None = None
+
+    def run(self, path: Path, inits: list[str], timeout: float, memory: int, sandboxed: bool) -> OptimizerAudit:
+        return audit_optimizer(
+            path, self.contract, self.kind, self.spec, inits, self.given, self.class_name, timeout, memory, sandboxed
+        )
 
 
 def audit_optimizer(
@@ -219,15 +237,16 @@ def _keras_distance(kind: str, config: OptimizerConfig, arch: Architecture, runs
         T = len(run.before)
         before = [run.before[:, cols].reshape(T, *shape) for cols, shape in zip(slices, shapes, strict=True)]
         grads = [run.grads[:, cols].reshape(T, *shape) for cols, shape in zip(slices, shapes, strict=True)]
-        result = runner.run(
-            "optimizer_replay",
-            dtype=str(run.before.dtype),
-            optimizer=config.name,
-            arguments=config.keras_arguments(),
-            shapes=shapes,
-            before=before,
-            grads=grads,
-        )
+        with _KERAS:  # a graded class's threads take turns with TensorFlow
+            result = runner.run(
+                "optimizer_replay",
+                dtype=str(run.before.dtype),
+                optimizer=config.name,
+                arguments=config.keras_arguments(),
+                shapes=shapes,
+                before=before,
+                grads=grads,
+            )
         after = np.concatenate([a.reshape(T, -1) for a in unnumbered("after", result)], axis=1)
         with np.errstate(all="ignore"):
             distance = relative_distance(run.after, after, AUDIT_FLOOR)

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comparisons.audit.model import Contract
 from comparisons.cli.parser import COMMANDS, PROG, build_parser
@@ -32,6 +32,12 @@ from comparisons.errors import InputError
 from comparisons.spec import INITS, Spec
 from comparisons.verdict import compare
 from reference import numerics
+
+if TYPE_CHECKING:  # built where an optimizer is audited, with the audit's modules
+    from comparisons.audit.optimizer_audit import OptimizerJob
+
+# the options that describe a learner's optimizer: the dlai and class contracts' only
+OPTIMIZER_FLAGS = frozenset({"optimizer", "momentum", "class", "beta1", "beta2", "epsilon", "rho"})
 
 __all__ = ["main"]
 
@@ -122,10 +128,7 @@ def _audit(args: argparse.Namespace) -> int:
 
     if args.contract in ("dlai", "class"):
         return _audit_optimizer(args)
-    optimizer_only = sorted({"optimizer", "momentum", "class", "beta1", "beta2", "epsilon", "rho"} & args.given)
-    if optimizer_only:
-        flag = "--" + optimizer_only[0]
-        raise InputError(f"{flag} describes a learner's optimizer: give --contract dlai or --contract class")
+    _refuse_optimizer_flags(args)
     path, _, func = args.target.rpartition(":") if ":" in args.target else (args.target, "", "step")
     if not func.isidentifier():
         raise InputError(f"{args.target}: {func!r} is not a function name")
@@ -142,16 +145,18 @@ def _audit(args: argparse.Namespace) -> int:
     return 0 if result.verdict == "match" else 1
 
 
-def _audit_optimizer(args: argparse.Namespace) -> int:
-    """A learner's optimizer (--contract dlai or class), judged against its method's conventions."""
-    from comparisons.audit.optimizer_audit import audit_optimizer, optimizer_spec
-    from comparisons.audit.render.json import optimizer_json
-    from comparisons.audit.render.text import optimizer_text
+def _refuse_optimizer_flags(args: argparse.Namespace) -> None:
+    """The step and tutorial contracts' update is plain SGD: an optimizer's options are a mistake there."""
+    optimizer_only = sorted(OPTIMIZER_FLAGS & args.given)
+    if optimizer_only:
+        flag = "--" + optimizer_only[0]
+        raise InputError(f"{flag} describes a learner's optimizer: give --contract dlai or --contract class")
 
-    if ":" in args.target:
-        raise InputError(
-            f"{args.target}: the {args.contract} contract finds its functions by name (--class chooses a class)"
-        )
+
+def _optimizer_job(args: argparse.Namespace) -> OptimizerJob:
+    """A learner's optimizer (--contract dlai or class): the optimizer, its network, the given hyperparameters."""
+    from comparisons.audit.optimizer_audit import OptimizerJob, optimizer_spec
+
     if args.layers is not None:
         raise InputError(
             "--layers: an optimizer is audited on a network built for it (every hyperparameter matters there)"
@@ -162,16 +167,30 @@ def _audit_optimizer(args: argparse.Namespace) -> int:
     flags = {"beta_1": "beta1", "beta_2": "beta2", "epsilon": "epsilon", "rho": "rho"}
     given |= {name: getattr(args, flag) for name, flag in flags.items() if getattr(args, flag) is not None}
     spec = optimizer_spec(kind, args.lr, args.dtype, args.epochs, args.seed)
+    return OptimizerJob(args.contract, kind, spec, given, getattr(args, "class"))
+
+
+def _audit_optimizer(args: argparse.Namespace) -> int:
+    """A learner's optimizer (--contract dlai or class), judged against its method's conventions."""
+    from comparisons.audit.optimizer_audit import audit_optimizer
+    from comparisons.audit.render.json import optimizer_json
+    from comparisons.audit.render.text import optimizer_text
+
+    if ":" in args.target:
+        raise InputError(
+            f"{args.target}: the {args.contract} contract finds its functions by name (--class chooses a class)"
+        )
+    job = _optimizer_job(args)
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "audit")
     result = audit_optimizer(
         Path(args.target),
-        args.contract,
-        kind,
-        spec,
+        job.contract,
+        job.kind,
+        job.spec,
         inits,
-        given,
-        getattr(args, "class"),
+        job.given,
+        job.class_name,
         args.timeout,
         args.memory,
         sandboxed=args.sandbox,
@@ -206,11 +225,14 @@ def _grade(args: argparse.Namespace) -> int:
     from comparisons.audit.render.json import grade_json
     from comparisons.audit.render.text import grades_text
 
-    contract = _contract(args, args.func)
+    optimizer = _optimizer_job(args) if args.contract in ("dlai", "class") else None
+    if optimizer is None:
+        _refuse_optimizer_flags(args)
+    contract = _contract(args, args.func) if optimizer is None else Contract()
     paths = submissions([Path(p) for p in args.paths])
     if args.out is not None:
         check_gradebook_folder(Path(args.out))
-    base = audit_spec(args)
+    base = audit_spec(args) if optimizer is None else optimizer.spec
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "grade")
     progress = _progress(args.quiet or args.json)
@@ -224,11 +246,18 @@ def _grade(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=progress,
         sandboxed=args.sandbox,
+        optimizer=optimizer,
     )
     progress("")
+    what = (
+        f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows"
+        if optimizer is None
+        else f"a learner's {optimizer.kind} ({optimizer.contract} contract), {base.dtype}, {base.epochs} epochs"
+    )
+    called = f"{contract.kind} contract ({contract.label}), " if optimizer is None else ""
     settings = (
-        f"{base.problem}, {base.dtype}, {base.epochs} epochs, {base.order} rows, inits {', '.join(inits)}, "
-        f"seed {base.seed}, {contract.kind} contract ({contract.label}), "
+        f"{what}, inits {', '.join(inits)}, "
+        f"seed {base.seed}, {called}"
         f"{'in the bubblewrap sandbox' if args.sandbox else 'no sandbox (process limits only)'}, "
         f"Keras's side with {numerics.describe(numerics.key())}"
     )

@@ -232,16 +232,15 @@ OPTIONS = (
             {
                 RUN: "Keras's, with its defaults (default sgd)",
                 "bench": "default adam",
-                "audit": "the optimizer your dlai or class code implements (default adam; sgd with --momentum: "
-                "momentum)",
+                AUDIT: "the optimizer your dlai or class code implements (default adam; sgd with --momentum: momentum)",
             }
         ),
-        default=By({RUN: "sgd", "bench": _BENCH["optimizer"].name, "audit": "adam"}),
+        default=By({RUN: "sgd", "bench": _BENCH["optimizer"].name, AUDIT: "adam"}),
         choices=list(OPTIMIZERS),
     ),
     Option(
         "--momentum",
-        help=By({(*RUN, "bench"): "sgd's momentum (default 0)", "audit": "sgd's momentum (default: your code's)"}),
+        help=By({(*RUN, "bench"): "sgd's momentum (default 0)", AUDIT: "sgd's momentum (default: your code's)"}),
         default=0.0,
         type=fraction,
     ),
@@ -320,18 +319,12 @@ OPTIONS = (
     ),
     Option(
         "--contract",
-        help=By(
-            {
-                "audit": "step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
-                "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr]); "
-                "dlai: deeplearning.ai's optimizer functions (update_parameters_with_adam, ...); "
-                "class: an optimizer class with update(params, grads)",
-                "grade": "step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
-                "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr])",
-            }
-        ),
+        help="step: FUNC(params, x, y, lr) -> (params, loss); tutorial: the notebooks' "
+        "forward(X, parameters) -> (y_hat, A1) and update(parameters, y, y_hat, A1, X[, lr]); "
+        "dlai: deeplearning.ai's optimizer functions (update_parameters_with_adam, ...); "
+        "class: an optimizer class with update(params, grads)",
         default="step",
-        choices=By({"audit": ["step", "tutorial", "dlai", "class"], "grade": ["step", "tutorial"]}),
+        choices=["step", "tutorial", "dlai", "class"],
     ),
     Option("--forward", help="the tutorial contract's forward function", default="L_layer_forward"),
     Option("--update", help="the tutorial contract's update function", default="update_parameters"),

@@ -51,6 +51,10 @@ _AUDIT = _layout(
     _own("--problem", "--batch-size --rows"),
     "--dtype --order --init --epochs --lr --seed --timeout --memory --sandbox --json --no-cache --device --debug",
 )
+_OPTIMIZER = Group(
+    "a learner's optimizer (--contract dlai or class)",
+    ("--optimizer", "--momentum", "--class", "--beta1", "--beta2", "--epsilon", "--rho"),
+)
 _BENCH_NETWORK = _own(
     "the bench's 4-16-16-3", "--optimizer --momentum --nesterov --lr --batch-size --rows --network-epochs --dtype"
 )
@@ -60,16 +64,8 @@ COMMAND_OPTIONS: dict[str, tuple[str | Group, ...]] = {
     "check": (*_RUN, "--json"),
     "report": (*_RUN, "--out", "--quiet"),
     "bench": _layout("--epochs --part --submissions --baseline --audit-file", _BENCH_NETWORK, "--json --quiet --debug"),
-    "audit": (
-        "target",
-        "--cells",
-        *_AUDIT,
-        Group(
-            "a learner's optimizer (--contract dlai or class)",
-            ("--optimizer", "--momentum", "--class", "--beta1", "--beta2", "--epsilon", "--rho"),
-        ),
-    ),
-    "grade": (*_layout("paths --func --jobs --out --quiet"), *_AUDIT),
+    "audit": ("target", "--cells", *_AUDIT, _OPTIMIZER),
+    "grade": (*_layout("paths --func --jobs --out --quiet"), *_AUDIT, _OPTIMIZER),
     "formulas audit": _layout("file --json --no-cache --device --network", _own("--network"), "--debug"),
     "formulas derive": _layout("--network", _own("--network"), "--debug"),
     "cache": _layout("action --json --debug"),

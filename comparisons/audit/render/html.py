@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from comparisons.audit.render import sentences as say
 from comparisons.audit.render.plots import audit_figure
-from comparisons.audit.render.text import audit_text
 from comparisons.render.page import cell, fragment, headline, image, page, row, table
 
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
@@ -94,7 +93,7 @@ def gradebook_html(grades: list[Grade], settings: str, interrupted: bool) -> str
         if g.audit is None:
             detail = html.escape(g.error or "")
         else:
-            detail = f"<details><summary>details</summary><pre>{html.escape(audit_text(g.audit))}</pre></details>"
+            detail = f"<details><summary>details</summary><pre>{html.escape(str(g.audit))}</pre></details>"
         rows.append(f"<tr>{cell(g.path)}{cell(g.verdict, g.verdict)}<td>{detail}</td></tr>")
     note = "<p><b>Interrupted: these are the submissions that finished.</b></p>" if interrupted else ""
     submissions = table(["submission", "verdict", "first divergence and diagnosis"], "\n" + "\n".join(rows) + "\n")

@@ -68,7 +68,7 @@ def grade_json(grade: Grade) -> dict[str, Any]:
     """One line of ``grade --json``: the submission's audit, or its error."""
     if grade.audit is None:
         return {"path": grade.path, "verdict": "error", "error": grade.error}
-    return {"path": grade.path, **audit_json(grade.audit)}
+    return {"path": grade.path, **grade.audit.to_json()}
 
 
 def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:

@@ -22,6 +22,7 @@ COLUMNS = [
     "findings",
     "known_bugs",
     "error",
+    "convention",  # a learner's optimizer: the convention its updates follow (keras, textbook, ...)
 ]
 
 
@@ -30,7 +31,7 @@ def _row(grade: Grade) -> dict[str, str]:
     row |= {"path": grade.path, "verdict": grade.verdict, "error": grade.error or ""}
     if grade.audit is None:
         return row
-    first = grade.audit.first_divergence
+    first = getattr(grade.audit, "first_divergence", None)  # a learner's optimizer has none: its findings say
     if first is not None:
         row |= {
             "first_init": first.init,
@@ -39,7 +40,8 @@ def _row(grade: Grade) -> dict[str, str]:
             "first_values": " ".join(p["name"] for p in first.parameters),
         }
     row["findings"] = "; ".join(f"{f.kind}: {' '.join(f.parameters)}" for f in grade.audit.findings)
-    row["known_bugs"] = " ".join(grade.audit.bugs or [])
+    row["known_bugs"] = " ".join(getattr(grade.audit, "bugs", None) or [])
+    row["convention"] = getattr(grade.audit, "convention", None) or ""
     return row
 
 
