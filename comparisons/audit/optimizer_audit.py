@@ -42,7 +42,7 @@ from manual.network import Architecture
 from reference import runner
 from reference.protocol import unnumbered
 
-__all__ = ["KERAS_NAMES", "OptimizerAudit", "OptimizerJob", "audit_optimizer", "optimizer_spec"]
+__all__ = ["KERAS_NAMES", "OptimizerAudit", "OptimizerJob", "audit_optimizer", "optimizer_context", "optimizer_spec"]
 
 # the audit's optimizer names, and Keras's optimizer for each (momentum is Keras's SGD with momentum)
 KERAS_NAMES = {"sgd": "sgd", "momentum": "sgd", "adam": "adam", "rmsprop": "rmsprop", "adagrad": "adagrad"}
@@ -67,7 +67,7 @@ def optimizer_spec(kind: str, lr: float, dtype: str = "float64", epochs: int = 1
     )
 
 
-def _context(spec: Spec) -> dict[str, Any]:
+def optimizer_context(spec: Spec) -> dict[str, Any]:
     """Rows and a start that make every hyperparameter matter: gradients of every size and both
     signs, an unused input and a dead unit (gradients exactly zero: epsilon decides their update
     where it sits inside a square root), and a tiny input (gradients near epsilon's size)."""
@@ -167,7 +167,7 @@ def audit_optimizer(
         raise InputError(f"unknown optimizer {kind!r} (choose from {', '.join(CONVENTIONS)})")
     notebook = check_source(path, cells) if functions is None else None
     arch = spec.arch
-    contexts = {init: _context(spec.with_(init=init)) for init in inits}
+    contexts = {init: optimizer_context(spec.with_(init=init)) for init in inits}
     where = str(path.resolve()) if path.exists() else str(path)
     fields = {
         "contract": contract,
