@@ -29,7 +29,7 @@ from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
 from manual.batch.optimizers import Optimizer, OptimizerConfig
 from manual.network import Architecture, Params
 
-__all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "judge", "replay"]
+__all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "base_convention", "judge", "replay"]
 
 # The values most code uses, per hyperparameter: a learner's own default outside them is a finding
 USUAL_VALUES = {
@@ -106,8 +106,20 @@ def judge(
     findings = _hyperparameters(kind, hyper, runs)
     if worst[nearest] <= threshold:
         return Verdict(nearest, worst[nearest], nearest, findings)
-    findings += _explain(kind, config, arch, runs, np.concatenate(predicted[nearest]), threshold)
-    return Verdict(None, worst[nearest], nearest, findings)
+    explained, bases = _explain(kind, config, arch, runs, np.concatenate(predicted[nearest]), threshold, distances)
+    if len(bases) == 1:  # every mistake found is written on one convention: the learner's, told against it
+        nearest = next(iter(bases))
+    return Verdict(None, worst[nearest], nearest, findings + explained)
+
+
+def base_convention(kind: str, form: type[Optimizer]) -> str | None:
+    """The convention a known mistake is written on (Keras's: its exact form's class, or Keras's own)."""
+    conventions = CONVENTIONS[kind]
+    written_on = [name for name, (convention, _) in conventions.items() if issubclass(form, convention)]
+    if written_on:
+        return written_on[0]
+    keras = conventions["keras"][0].__mro__[1]  # exact()'s parent: Keras's own form, with float32 constants
+    return "keras" if issubclass(form, keras) else None
 
 
 def _first(runs: list[OptimizerRun], k: int) -> dict[str, object]:
@@ -140,8 +152,12 @@ def _explain(
     runs: list[OptimizerRun],
     predicted: np.ndarray,
     threshold: float,
-) -> list[Finding]:
-    """Per wrong tensor, the known mistake that reproduces every update, else what its updates show."""
+    conventions: dict[str, np.ndarray],
+) -> tuple[list[Finding], set[str]]:
+    """Per wrong tensor, the known mistake that reproduces every update, else what its updates show;
+    and the conventions the mistakes found are written on. A mistake's first step is the first at
+    which the learner parts from the convention it is written on; any other finding's, from the
+    nearest convention. ``conventions``: each convention's distances from the learner's updates."""
     slices = tensor_slices(arch)
     with np.errstate(all="ignore"):
         nearest = relative_distance(np.concatenate([run.after for run in runs]), predicted, AUDIT_FLOOR)
@@ -157,16 +173,22 @@ def _explain(
     after = np.concatenate([run.after for run in runs]).astype(np.float64)
     right = predicted.astype(np.float64)
     groups: dict[tuple[str, str, float | None], list[str]] = {}
+    firsts = {key: int(steps[0]) for key, steps in wrong.items()}
+    bases: set[str] = set()
     for key, steps in wrong.items():
         cols = slices[key]
         fitting = [name for name, d in bugs.items() if (d[:, cols] <= threshold).all()]
         if fitting:
             bug = OPTIMIZER_BUGS[fitting[0]]
             groups.setdefault((bug.kind, bug.description, None), []).append(key)
+            base = base_convention(kind, bug.form)
+            if base is not None:
+                bases.add(base)
+                parted = np.flatnonzero((conventions[base][:, cols] > threshold).any(axis=1))
+                firsts[key] = int(parted[0]) if len(parted) else firsts[key]
             continue
         shape = _shape(before[:, cols], after[:, cols], right[:, cols], threshold, int(steps[0]))
         groups.setdefault(shape, []).append(key)
-    firsts = {key: int(steps[0]) for key, steps in wrong.items()}
     out = []
     for (kind_, what, factor), tensors in groups.items():
         first = min(firsts[t] for t in tensors)
@@ -184,7 +206,7 @@ def _explain(
                 f"{listed}: {what}",
             )
         )
-    return sorted(out, key=lambda f: (int(f.first["step"]), list(slices).index(f.parameters[0])))
+    return sorted(out, key=lambda f: (int(f.first["step"]), list(slices).index(f.parameters[0]))), bases
 
 
 def _shape(

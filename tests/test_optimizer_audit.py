@@ -1,0 +1,276 @@
+"""The optimizer audit (comparisons/audit/optimizer_audit.py) on learners' own optimizers.
+
+Each file is tests/optimizer_files.py's: deeplearning.ai's functions or a class whose update is one
+of manual/'s forms, a convention (every one must be named, and nothing found) or a known mistake
+(every one must be found as its own kind, and no other), and files written by hand as learners
+write them. Audited in this process (``memory=None``) on two epochs of four steps under one init:
+the judge replays each convention from the learner's own state, so a few steps say it all.
+
+The property test draws the optimizer, the form, the learning rate and the hyperparameters (given
+to the learner's code, as the CLI's --beta1 and the like do) and asks the same. Bad input goes
+through the CLI: one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from comparisons.audit import optimizer_verdict
+from comparisons.audit.optimizer_audit import OptimizerAudit, audit_optimizer, optimizer_spec
+from comparisons.audit.render.json import optimizer_json
+from comparisons.audit.render.text import optimizer_text
+from comparisons.cli.main import main
+from manual.batch.conventions import CONVENTIONS
+from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
+from tests.optimizer_files import (
+    BOOK_ADAM,
+    BOOK_RMSPROP,
+    CLASS_KINDS,
+    DLAI_ADAM,
+    DLAI_ADAM_BETA2_TYPO,
+    DLAI_ADAM_EPSILON_INSIDE,
+    DLAI_KINDS,
+    DLAI_MOMENTUM,
+    class_source,
+    dlai_source,
+)
+from tests.test_optimizer_bugs import FIRST_SHOWS
+
+LR = 0.01
+EPOCHS = 2  # of 4 steps: every mistake shows by step 2
+KINDS = {"dlai": DLAI_KINDS, "class": CLASS_KINDS}
+SOURCES = {"dlai": dlai_source, "class": class_source}
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("optimizers")
+
+
+def audit(
+    folder: Path, contract: str, kind: str, source: str, lr: float = LR, epochs: int = EPOCHS, **given: float
+) -> OptimizerAudit:
+    """The learner's ``source`` audited in this process under init random; ``given``: the
+    hyperparameters the audit is told, beside the learning rate."""
+    path = folder / f"optimizer_{next(_names)}.py"
+    path.write_text(source)
+    spec = optimizer_spec(kind, lr, epochs=epochs)
+    return audit_optimizer(path, contract, kind, spec, ["random"], {"learning_rate": lr, **given}, memory=None)
+
+
+_planted: dict[tuple[str, str, str], OptimizerAudit] = {}
+
+
+def planted_audit(folder: Path, contract: str, kind: str, name: str) -> OptimizerAudit:
+    """The audit of ``contract``'s file for the convention or known mistake ``name``, once per worker."""
+    key = (contract, kind, name)
+    if key not in _planted:
+        _planted[key] = audit(folder, contract, kind, SOURCES[contract](kind, name))
+    return _planted[key]
+
+
+def kinds(result: OptimizerAudit) -> set[str]:
+    return {f.kind for f in result.findings}
+
+
+CONVENTION_CASES = [
+    pytest.param(contract, kind, name, id=f"{contract}-{kind}-{name}")
+    for contract, optimizers in KINDS.items()
+    for kind in optimizers
+    for name in CONVENTIONS[kind]
+]
+BUG_CASES = [
+    pytest.param(contract, bug.optimizer, name, id=f"{contract}-{name}")
+    for contract, optimizers in KINDS.items()
+    for name, bug in OPTIMIZER_BUGS.items()
+    if bug.optimizer in optimizers
+]
+
+
+@pytest.mark.parametrize(("contract", "kind", "name"), CONVENTION_CASES)
+def test_every_convention_is_named(folder: Path, contract: str, kind: str, name: str) -> None:
+    result = planted_audit(folder, contract, kind, name)
+    assert (result.verdict, result.convention, result.findings) == ("match", name, [])
+
+
+@pytest.mark.parametrize(("contract", "kind", "name"), BUG_CASES)
+def test_every_known_mistake_is_its_own_kind(folder: Path, contract: str, kind: str, name: str) -> None:
+    # first-moment-without-gradient never moves a weight (m stays 0), and could read as not-updated:
+    # the known mistakes are tried first (optimizer_verdict._explain), and it reproduces every update
+    result = planted_audit(folder, contract, kind, name)
+    assert (result.verdict, result.convention, kinds(result)) == ("diverged", None, {OPTIMIZER_BUGS[name].kind})
+
+
+# The step each mistake first shows at: the first at which it parts from the convention it is
+# written on (tests/test_optimizer_bugs.py measures it against every convention): 2 where its first
+# update is that convention's (a state that starts from 0 anyway, a bias correction right at t = 1,
+# m_hat = g at t = 1), 1 where it parts at once (momentum's raw gradient against v = (1 - beta) g).
+
+
+@pytest.mark.parametrize(("contract", "kind", "name"), BUG_CASES)
+def test_every_known_mistake_first_shows_where_it_does(folder: Path, contract: str, kind: str, name: str) -> None:
+    result = planted_audit(folder, contract, kind, name)
+    written_on = optimizer_verdict.base_convention(kind, OPTIMIZER_BUGS[name].form)
+    assert written_on is not None
+    assert [f.first for f in result.findings] == [{"init": "random", "step": FIRST_SHOWS[name][written_on]}]
+
+
+# Hand-written, as learners hand them in: the verdict, the convention, the findings' kinds
+
+
+@pytest.mark.parametrize(
+    ("contract", "kind", "source", "verdict", "convention", "found"),
+    [
+        pytest.param("dlai", "adam", DLAI_ADAM, "match", "textbook", set(), id="dlai-adam"),
+        pytest.param(
+            "dlai", "adam", DLAI_ADAM_EPSILON_INSIDE, "diverged", None, {"epsilon-placement"}, id="dlai-adam-eps"
+        ),
+        pytest.param("dlai", "adam", DLAI_ADAM_BETA2_TYPO, "diverged", "textbook", {"hyperparameter"}, id="beta2"),
+        pytest.param("dlai", "momentum", DLAI_MOMENTUM, "match", "deeplearning.ai", set(), id="dlai-momentum"),
+        pytest.param("class", "adam", BOOK_ADAM, "match", "keras", set(), id="book-adam"),
+        pytest.param("class", "rmsprop", BOOK_RMSPROP, "match", "pytorch", set(), id="book-rmsprop"),
+    ],
+)
+def test_hand_written_optimizers(
+    folder: Path, contract: str, kind: str, source: str, verdict: str, convention: str | None, found: set[str]
+) -> None:
+    result = audit(folder, contract, kind, source)
+    assert (result.verdict, result.convention, kinds(result)) == (verdict, convention, found)
+    assert all(f.first == {"init": "random", "step": 1} for f in result.findings)
+
+
+def test_the_books_adam_is_keras_and_says_how_far_keras_is(folder: Path) -> None:
+    result = audit(folder, "class", "adam", BOOK_ADAM)
+    text = optimizer_text(result)
+    assert text.startswith("MATCH: ")
+    assert "the keras convention" in text
+    assert "Keras's own adam" in text
+    assert 0 < result.keras < 1e-6  # Keras's beta_1 and beta_2 through float32, the book's exact
+
+
+def test_a_default_beta2_of_001_is_said_in_the_signature(folder: Path) -> None:
+    result = audit(folder, "dlai", "adam", DLAI_ADAM_BETA2_TYPO)
+    assert result.hyper["beta_2"] == (0.01, "yours")
+    assert [f.parameters for f in result.findings] == [["beta_2"]]
+    assert "beta_2 = 0.01 is not the usual 0.999" in optimizer_text(result)
+
+
+def test_deeplearning_ais_momentum_in_json(folder: Path) -> None:
+    out = optimizer_json(audit(folder, "dlai", "momentum", DLAI_MOMENTUM))
+    assert (out["verdict"], out["convention"], out["contract"]) == ("match", "deeplearning.ai", "dlai")
+    assert out["hyperparameters"]["momentum"] == {"value": 0.9, "source": "yours"}
+    assert out["diagnosis"]["findings"] == []
+
+
+# Bad input: exit 2, one line on stderr
+
+TWO_CLASSES = """\
+class Fast:
+    def __init__(self, lr=0.01):
+        self.lr = lr
+
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= self.lr * grads[key]
+
+
+class Slow(Fast):
+    def update(self, params, grads):
+        for key in params:
+            params[key] -= 0.5 * self.lr * grads[key]
+"""
+NO_UPDATE = "def initialize_adam(parameters):\n    return {}, {}\n"
+TWO_VALUES = NO_UPDATE + (
+    "\n\ndef update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9, beta2=0.999,"
+    " epsilon=1e-8):\n    return parameters, v\n"
+)
+
+
+def cli(capsys: pytest.CaptureFixture[str], folder: Path, source: str, arguments: str) -> tuple[int, str, str]:
+    """``python -m comparisons audit`` on ``source`` written to a file, ``{path}`` in ``arguments``."""
+    path = folder / f"optimizer_{next(_names)}.py"
+    path.write_text(source)
+    status = main(["audit", *arguments.format(path=path).split(), "--init", "random", "--epochs", "1"])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+# what the file holds, the command line ({path} the file), and what the one line says
+BAD = {
+    "no-update": (NO_UPDATE, "{path} --contract dlai", "defines no function 'update_parameters_with_adam'"),
+    "two-classes": (TWO_CLASSES, "{path} --contract class", "several with an update(params, grads) method: Fast, Slow"),
+    "two-values": (TWO_VALUES, "{path} --contract dlai", "update_parameters_with_adam must return (parameters, v, s)"),
+    "no-contract": (
+        DLAI_ADAM,
+        "{path} --optimizer adam",
+        "--optimizer describes a learner's optimizer: give --contract",
+    ),
+    "beta1-alone": (DLAI_ADAM, "{path} --beta1 0.9", "--beta1 describes a learner's optimizer: give --contract"),
+    "function-named": (DLAI_ADAM, "{path}:update_parameters_with_adam --contract dlai", "finds its functions by name"),
+    "dlai-rmsprop": (DLAI_ADAM, "{path} --contract dlai --optimizer rmsprop", "the dlai contract has no rmsprop"),
+}
+
+
+@pytest.mark.parametrize(("source", "arguments", "said"), list(BAD.values()), ids=list(BAD))
+def test_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], folder: Path, source: str, arguments: str, said: str
+) -> None:
+    status, out, err = cli(capsys, folder, source, arguments)
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1, err
+    assert said in err, err
+
+
+def test_the_class_chosen_by_name_among_two(capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    status, out, _ = cli(capsys, folder, TWO_CLASSES, "{path} --contract class --optimizer sgd --class Slow")
+    assert status == 1
+    assert ":Slow is none of sgd's conventions" in out
+    assert "scaled" in out
+
+
+# Drawn: the optimizer, a convention or a mistake, the learning rate and the hyperparameters
+
+
+@st.composite
+def planted(draw: st.DrawFn) -> tuple[str, str, str, float, dict[str, float]]:
+    contract = draw(st.sampled_from(sorted(KINDS)))
+    kind = draw(st.sampled_from(KINDS[contract]))
+    bugs = [name for name, bug in OPTIMIZER_BUGS.items() if bug.optimizer == kind]
+    name = draw(st.sampled_from([*CONVENTIONS[kind], *bugs]))
+    lr = 10 ** draw(st.floats(-4, -1))
+    beta_1 = draw(st.floats(0.5, 0.95))
+    beta_2 = draw(st.floats(0.9, 0.9999).filter(lambda b: abs(b - beta_1) > 1e-3))  # else beta_1's v is beta_2's
+    epsilon = draw(st.sampled_from([1e-8, 1e-7]))
+    given = {
+        "sgd": {},
+        "momentum": {"momentum": beta_1},
+        "adam": {"beta_1": beta_1, "beta_2": beta_2, "epsilon": epsilon},
+        "rmsprop": {"rho": beta_2, "epsilon": epsilon},
+        "adagrad": {"epsilon": epsilon},
+    }[kind]
+    return contract, kind, name, lr, given
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(planted())
+def test_drawn_conventions_are_named_and_mistakes_found(
+    folder: Path, case: tuple[str, str, str, float, dict[str, float]]
+) -> None:
+    contract, kind, name, lr, hyper = case
+    result = audit(folder, contract, kind, SOURCES[contract](kind, name), lr, 1, **hyper)
+    assert {n: v for n, (v, _) in result.hyper.items()} == {"learning_rate": lr, **hyper}
+    if name in CONVENTIONS[kind]:
+        # PyTorch's momentum is Keras's rounded differently: both within 1e-10, the nearer is named,
+        # and where the roundings vanish in w (lr 1e-4) both are 0 away and Keras's, listed first, is
+        alike = {"keras", "pytorch"} if kind == "momentum" and name in ("keras", "pytorch") else {name}
+        assert (result.verdict, result.findings) == ("match", [])
+        assert result.convention in alike
+    else:
+        assert (result.verdict, kinds(result)) == ("diverged", {OPTIMIZER_BUGS[name].kind})
