@@ -55,14 +55,24 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def audit(
-    folder: Path, contract: str, kind: str, source: str, lr: float = LR, epochs: int = EPOCHS, **given: float
+    folder: Path,
+    contract: str,
+    kind: str,
+    source: str,
+    lr: float = LR,
+    epochs: int = EPOCHS,
+    keras: bool = False,
+    **given: float,
 ) -> OptimizerAudit:
     """The learner's ``source`` audited in this process under init random; ``given``: the
-    hyperparameters the audit is told, beside the learning rate."""
+    hyperparameters the audit is told, beside the learning rate; ``keras``: Keras's own optimizer
+    too (a graph compiled per optimizer and hyperparameters: only where a test reads its line)."""
     path = folder / f"optimizer_{next(_names)}.py"
     path.write_text(source)
     spec = optimizer_spec(kind, lr, epochs=epochs)
-    return audit_optimizer(path, contract, kind, spec, ["random"], {"learning_rate": lr, **given}, memory=None)
+    return audit_optimizer(
+        path, contract, kind, spec, ["random"], {"learning_rate": lr, **given}, memory=None, keras=keras
+    )
 
 
 _planted: dict[tuple[str, str, str], OptimizerAudit] = {}
@@ -147,7 +157,7 @@ def test_hand_written_optimizers(
 
 
 def test_the_books_adam_is_keras_and_says_how_far_keras_is(folder: Path) -> None:
-    result = audit(folder, "class", "adam", BOOK_ADAM)
+    result = audit(folder, "class", "adam", BOOK_ADAM, keras=True)
     text = optimizer_text(result)
     assert text.startswith("MATCH: ")
     assert "the keras convention" in text
@@ -264,7 +274,7 @@ def test_drawn_conventions_are_named_and_mistakes_found(
     folder: Path, case: tuple[str, str, str, float, dict[str, float]]
 ) -> None:
     contract, kind, name, lr, hyper = case
-    result = audit(folder, contract, kind, SOURCES[contract](kind, name), lr, 1, **hyper)
+    result = audit(folder, contract, kind, SOURCES[contract](kind, name), lr, 1, False, **hyper)
     assert {n: v for n, (v, _) in result.hyper.items()} == {"learning_rate": lr, **hyper}
     if name in CONVENTIONS[kind]:
         # PyTorch's momentum is Keras's rounded differently: both within 1e-10, the nearer is named,
@@ -274,3 +284,16 @@ def test_drawn_conventions_are_named_and_mistakes_found(
         assert result.convention in alike
     else:
         assert (result.verdict, kinds(result)) == ("diverged", {OPTIMIZER_BUGS[name].kind})
+
+
+def test_without_keras_the_verdict_is_the_same_and_keras_is_not_said(folder: Path) -> None:
+    """Keras's own optimizer is a line beside a convention found, never part of the verdict."""
+    with_keras = audit(folder, "dlai", "momentum", DLAI_MOMENTUM, keras=True)
+    without = audit(folder, "dlai", "momentum", DLAI_MOMENTUM)
+    assert (
+        (with_keras.verdict, with_keras.convention)
+        == (without.verdict, without.convention)
+        == ("match", "deeplearning.ai")
+    )
+    assert "Keras's own momentum" in str(with_keras)
+    assert "Keras's own" not in str(without)

@@ -159,10 +159,12 @@ def audit_optimizer(
     sandboxed: bool = False,
     cells: tuple[int, int] | None = None,
     functions: dict[str, Any] | None = None,
+    keras: bool = True,
 ) -> OptimizerAudit:
     """``contract``: dlai or class; ``kind``: the optimizer; ``spec``: optimizer_spec's; ``given``: the
     hyperparameters the audit was told (the learning rate always); ``memory`` None: in this process;
-    ``functions``: the learner's functions or class themselves, by name (the Python API), run here."""
+    ``functions``: the learner's functions or class themselves, by name (the Python API), run here;
+    ``keras``: False leaves Keras's own optimizer out (tests of the verdict alone)."""
     if kind not in CONVENTIONS:
         raise InputError(f"unknown optimizer {kind!r} (choose from {', '.join(CONVENTIONS)})")
     notebook = check_source(path, cells) if functions is None else None
@@ -197,7 +199,8 @@ def audit_optimizer(
     named = verdict.convention or verdict.nearest
     keras_config = keras_equivalent(named, config)
     # Keras's own optimizer is said beside a convention found; a mistake is told against the conventions
-    keras = _keras_distance(kind, keras_config, arch, runs) if verdict.convention is not None else float("nan")
+    found = verdict.convention is not None and keras
+    distance = _keras_distance(kind, keras_config, arch, runs) if found else float("nan")
     return OptimizerAudit(
         str(path),
         str(outcome[protocol.LABEL]),
@@ -210,7 +213,7 @@ def audit_optimizer(
         verdict.convention,
         CONVENTIONS[kind][named][1],
         verdict.distance,
-        keras,
+        distance,
         keras_config.learning_rate,
         hyper,
         verdict.findings,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
     from comparisons.audit.findings import Finding
     from comparisons.audit.model import Audit, AuditRun
@@ -204,7 +206,7 @@ def optimizer_hyper(result: OptimizerAudit) -> str:
 
 def keras_difference(result: OptimizerAudit) -> str | None:
     """Where Keras's own optimizer stands: from the same state, on the same gradients."""
-    if result.convention is None:
+    if result.convention is None or np.isnan(result.keras):  # a mistake, or Keras's own left out
         return None
     lr = result.hyper["learning_rate"][0]
     through = _THROUGH_FLOAT32.get(result.optimizer)
