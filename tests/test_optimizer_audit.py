@@ -297,3 +297,12 @@ def test_without_keras_the_verdict_is_the_same_and_keras_is_not_said(folder: Pat
     )
     assert "Keras's own momentum" in str(with_keras)
     assert "Keras's own" not in str(without)
+
+
+def test_the_json_is_strict_where_keras_is_not_run(folder: Path) -> None:
+    """A divergence runs no Keras: its distance is null, never NaN, which strict JSON readers refuse."""
+    import json
+
+    out = optimizer_json(audit(folder, "dlai", "adam", DLAI_ADAM_EPSILON_INSIDE))
+    assert out["keras_distance"] is None
+    json.dumps(out, allow_nan=False)

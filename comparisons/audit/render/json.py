@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from reference import numerics
@@ -85,7 +86,7 @@ def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
         "inits": result.inits,
         "threshold": result.threshold,
         "distance": result.distance,
-        "keras_distance": result.keras,
+        "keras_distance": None if math.isnan(result.keras) else result.keras,  # None: not run (no convention found)
         "hyperparameters": {name: {"value": value, "source": source} for name, (value, source) in result.hyper.items()},
         "diagnosis": {"findings": [f.as_json() for f in result.findings]},
     }
