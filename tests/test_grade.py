@@ -163,7 +163,8 @@ def test_a_class_of_optimizers_is_graded_by_convention(capsys: pytest.CaptureFix
     shutil.copy(examples / "optimizer_adam_epsilon.py", tmp_path / "bob.py")
     shutil.copy(examples / "optimizer_momentum.py", tmp_path / "carol.py")  # momentum, not Adam
     argv = ["--contract", "dlai", "--init", "random", "--epochs", "2", "--no-sandbox", "--out", str(tmp_path / "book")]
-    status, grades = grade_json(capsys, str(tmp_path), *argv)
+    status = main(["grade", str(tmp_path), *argv, "--json"])
+    grades = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert status == 0
     by_name = {Path(g["path"]).name: g for g in grades}
     assert (by_name["alice.py"]["verdict"], by_name["alice.py"]["convention"]) == ("match", "textbook")
@@ -176,3 +177,6 @@ def test_a_class_of_optimizers_is_graded_by_convention(capsys: pytest.CaptureFix
     csv = (tmp_path / "book" / "grades.csv").read_text().splitlines()
     assert csv[1].startswith(f"{tmp_path / 'alice.py'},match,")
     assert csv[1].endswith(",textbook")
+    assert main(["grade", str(tmp_path), "--contract", "dlai", "--problem", "regression"]) == 2
+    said = "--problem: an optimizer is audited on a network built for it (every hyperparameter matters there)\n"
+    assert capsys.readouterr().err.endswith(said)

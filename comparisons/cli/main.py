@@ -157,10 +157,11 @@ def _optimizer_job(args: argparse.Namespace) -> OptimizerJob:
     """A learner's optimizer (--contract dlai or class): the optimizer, its network, the given hyperparameters."""
     from comparisons.audit.optimizer_audit import OptimizerJob, optimizer_spec
 
-    if args.layers is not None:
-        raise InputError(
-            "--layers: an optimizer is audited on a network built for it (every hyperparameter matters there)"
-        )
+    for option in ("problem", "layers"):
+        if getattr(args, option) is not None:
+            raise InputError(
+                f"--{option}: an optimizer is audited on a network built for it (every hyperparameter matters there)"
+            )
     kind = "momentum" if args.optimizer == "sgd" and args.momentum > 0 else args.optimizer
     given = {"learning_rate": args.lr}
     given |= {"momentum": args.momentum} if kind == "momentum" and "momentum" in args.given else {}
