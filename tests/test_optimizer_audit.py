@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 
 from comparisons.audit import optimizer_verdict
 from comparisons.audit.optimizer_audit import OptimizerAudit, audit_optimizer, optimizer_spec
+from comparisons.audit.optimizer_verdict import OptimizerRun
 from comparisons.audit.render.json import optimizer_json
 from comparisons.audit.render.text import optimizer_text
 from comparisons.cli.main import main
+from comparisons.spec import Spec
 from manual.batch.conventions import CONVENTIONS
 from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
 from tests.optimizer_files import (
@@ -225,6 +227,13 @@ BAD = {
     "beta1-alone": (DLAI_ADAM, "{path} --beta1 0.9", "--beta1 describes a learner's optimizer: give --contract"),
     "function-named": (DLAI_ADAM, "{path}:update_parameters_with_adam --contract dlai", "finds its functions by name"),
     "dlai-rmsprop": (DLAI_ADAM, "{path} --contract dlai --optimizer rmsprop", "the dlai contract has no rmsprop"),
+    "rho-for-adam": (DLAI_ADAM, "{path} --contract dlai --rho 0.9", "--rho: adam has no rho"),
+    "problem": (DLAI_ADAM, "{path} --contract dlai --problem regression", "--problem: an optimizer is audited"),
+    "bad-default": (
+        DLAI_ADAM.replace("epsilon=1e-8", "epsilon=None"),
+        "{path} --contract dlai",
+        "update_parameters_with_adam's default epsilon=None is not a number",
+    ),
 }
 
 
@@ -305,4 +314,127 @@ def test_the_json_is_strict_where_keras_is_not_run(folder: Path) -> None:
 
     out = optimizer_json(audit(folder, "dlai", "adam", DLAI_ADAM_EPSILON_INSIDE))
     assert out["keras_distance"] is None
+    json.dumps(out, allow_nan=False)
+
+
+# A class as learners write one, whose update is Keras's Adam with its constants in the book's places:
+# ATTRIBUTES sets its fields, EPSILON is hard-coded, STATE holds what else it keeps.
+CLASS_ADAM = """
+import numpy as np
+
+
+class Adam:
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, decay=0.0):
+        ATTRIBUTES
+        self.iter, self.m, self.v = 0, None, None
+
+    def update(self, params, grads):
+        if self.m is None:
+            self.m = {k: np.zeros_like(v) for k, v in params.items()}
+            self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.iter += 1
+        lr_t = self.LR * np.sqrt(1.0 - self.beta2**self.iter) / (1.0 - self.beta1**self.iter)
+        for key in params:
+            self.m[key] += (1 - self.beta1) * (grads[key] - self.m[key])
+            self.v[key] += (1 - self.beta2) * (grads[key] ** 2 - self.v[key])
+            params[key] -= lr_t * self.m[key] / (np.sqrt(self.v[key]) + EPSILON)
+"""
+
+
+def class_adam(lr_name: str = "lr", epsilon: str = "1e-7") -> str:
+    fields = f"self.{lr_name}, self.beta1, self.beta2, self.decay = lr, beta1, beta2, decay"
+    return CLASS_ADAM.replace("ATTRIBUTES", fields).replace("LR", lr_name).replace("EPSILON", epsilon)
+
+
+@pytest.mark.parametrize(
+    ("source", "given", "convention"),
+    [
+        pytest.param(class_adam(), {}, "keras", id="a-decay-field-is-not-a-hyperparameter"),
+        pytest.param(class_adam("step_size"), {}, "keras", id="lr-kept-under-its-own-name"),
+        pytest.param(class_adam(epsilon="1e-8"), {"epsilon": 1e-8}, "keras", id="epsilon-given-where-hard-coded"),
+    ],
+)
+def test_a_class_is_read_as_its_optimizer_has_it(
+    folder: Path, source: str, given: dict[str, float], convention: str
+) -> None:
+    """Only the optimizer's own hyperparameters are read (an Adam's decay is not RMSprop's rho), one
+    stored under a name of its own runs at the audit's value, and a value given reaches the replay."""
+    result = audit(folder, "class", "adam", source, LR, EPOCHS, True, **given)
+    assert (result.verdict, result.convention, result.findings) == ("match", convention, [])
+    assert set(result.hyper) <= {"learning_rate", "beta_1", "beta_2", "epsilon"}
+    assert "Keras's own adam" in optimizer_text(result)
+
+
+def test_a_momentum_keras_refuses_is_a_finding_not_a_crash(folder: Path) -> None:
+    source = class_source("momentum").replace("momentum=0.9", "momentum=1.5")
+    result = audit(folder, "class", "momentum", source, keras=True)
+    assert "hyperparameter" in kinds(result)
+    assert "Keras's own" not in optimizer_text(result)  # Keras takes no momentum above 1
+
+
+def test_the_books_adagrad_is_pytorchs_convention(folder: Path) -> None:
+    """Deep Learning from Scratch's AdaGrad: the sum from 0, 1e-7 added to sqrt(h): PyTorch's form."""
+    book = """
+import numpy as np
+
+
+class AdaGrad:
+    def __init__(self, lr=0.01):
+        self.lr, self.h = lr, None
+
+    def update(self, params, grads):
+        if self.h is None:
+            self.h = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.h[key] += grads[key] * grads[key]
+            params[key] -= self.lr * grads[key] / (np.sqrt(self.h[key]) + 1e-7)
+"""
+    result = audit(folder, "class", "adagrad", book)
+    assert (result.verdict, result.convention) == ("match", "pytorch")
+
+
+def test_a_forged_record_is_refused(folder: Path) -> None:
+    """The child's record must be the run it was asked for: chained, and manual/'s gradients."""
+    from comparisons.audit.optimizer_audit import _check_run, optimizer_context
+    from comparisons.errors import InputError
+
+    result = audit(folder, "dlai", "adam", DLAI_ADAM)
+    assert result.verdict == "match"
+    spec = optimizer_spec("adam", LR, epochs=EPOCHS).with_(init="random")
+    context = optimizer_context(spec)
+    honest = _planted_run(folder, spec)
+    _check_run(folder, spec.arch, context, honest)
+    forged = [
+        OptimizerRun("random", honest.before, honest.grads * 2, honest.after),
+        OptimizerRun("random", honest.before + 1, honest.grads, honest.after),
+    ]
+    for run in forged:
+        with pytest.raises(InputError, match="a run it did not make"):
+            _check_run(folder, spec.arch, context, run)
+
+
+def _planted_run(folder: Path, spec: Spec) -> OptimizerRun:
+    """The child's honest record of the textbook Adam, run in this process."""
+    from comparisons.audit import protocol
+    from comparisons.audit.isolation import user_runs
+    from comparisons.audit.optimizer_audit import optimizer_context
+
+    path = folder / "forged_base.py"
+    path.write_text(DLAI_ADAM)
+    context = optimizer_context(spec)
+    arch = spec.arch
+    fields = {"contract": "dlai", "optimizer": "adam", "class": None, "given": {"learning_rate": LR}}
+    job = protocol.make_job(
+        str(path), fields | {"activations": list(arch.activations)}, list(arch.sizes), arch.loss, {"random": context}
+    )
+    outcome = user_runs(path, "update_parameters_with_adam", job, 0.0, None)
+    return OptimizerRun("random", *(outcome["optimizer"]["random"][w] for w in protocol.OPTIMIZER_VALUES))
+
+
+def test_nan_updates_give_strict_json(folder: Path) -> None:
+    import json
+
+    source = DLAI_ADAM.replace("learning_rate * step", "learning_rate * step * np.nan")
+    out = optimizer_json(audit(folder, "dlai", "adam", source))
+    assert out["verdict"] == "diverged"
     json.dumps(out, allow_nan=False)

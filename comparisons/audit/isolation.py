@@ -268,8 +268,8 @@ def _optimizer_extras(arrays: dict[str, np.ndarray], refuse: Any) -> dict[str, A
     """The hyperparameters the learner's optimizer ran with, where each came from, and its name."""
     hyper, source, label = arrays[protocol.HYPER], arrays[protocol.SOURCE], arrays[protocol.LABEL]
     n = len(protocol.HYPER_NAMES)
-    if hyper.shape != (n,) or hyper.dtype != np.float64:
-        raise refuse(f"{protocol.HYPER}: shape {hyper.shape}, dtype {hyper.dtype}")
+    if hyper.shape != (n,) or hyper.dtype != np.float64 or np.isinf(hyper).any():  # NaN: none declared
+        raise refuse(f"{protocol.HYPER}: shape {hyper.shape}, dtype {hyper.dtype}, or not finite")
     if source.shape != (n,) or source.dtype != np.int64 or not ((source >= 0) & (source < len(protocol.SOURCES))).all():
         raise refuse(f"{protocol.SOURCE} that is not a source")
     if (

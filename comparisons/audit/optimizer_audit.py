@@ -25,6 +25,7 @@ from comparisons.audit.causes import tensor_slices
 from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.model import DEFAULT_MEMORY_MIB
+from comparisons.audit.optimizer_code import DLAI, RELEVANT
 from comparisons.audit.optimizer_verdict import OptimizerRun, judge
 from comparisons.audit.render.html import optimizer_html
 from comparisons.audit.render.json import optimizer_json
@@ -38,7 +39,8 @@ from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS, keras_equivalent
 from manual.batch.optimizers import OptimizerConfig
-from manual.network import Architecture
+from manual.batch.training import backward, batch_rows, forward
+from manual.network import Architecture, in_document_order
 from reference import runner
 from reference.protocol import unnumbered
 
@@ -104,6 +106,8 @@ class OptimizerAudit:
     distance: float  # the largest per-update distance from it
     keras: float  # the largest per-update distance of Keras's own optimizer from the learner's, from the same state
     keras_lr: float  # the learning rate Keras's optimizer ran with: deeplearning.ai's momentum's is eta (1 - beta)
+    learning_rate: float  # the learning rate the conventions were replayed with, and the learner's ran with
+    momentum: float  # and the momentum
     hyper: dict[str, tuple[float, str]]  # the hyperparameters it ran with, and where each came from
     findings: list[Finding] = field(default_factory=list)
     notebook: NotebookCode | None = None
@@ -182,24 +186,27 @@ def audit_optimizer(
     job = protocol.make_job(where, fields, list(arch.sizes), arch.loss, contexts, cells_)
     if functions is not None:
         job["functions"], memory = functions, None
-    outcome = user_runs(path, class_name or contract, job, timeout, memory, sandboxed)
+    label = class_name or ("the optimizer class" if contract == "class" else DLAI[kind][1] if kind in DLAI else kind)
+    outcome = user_runs(path, label, job, timeout, memory, sandboxed)
     runs = [
         OptimizerRun(init, *(outcome[protocol.OPTIMIZER_PART][init][what] for what in protocol.OPTIMIZER_VALUES))
         for init in inits
     ]
+    for run in runs:
+        _check_run(path, arch, contexts[run.init], run)
     hyper = {
         name: (float(value), protocol.SOURCES[int(source)])
         for name, value, source in zip(
             protocol.HYPER_NAMES, outcome[protocol.HYPER], outcome[protocol.SOURCE], strict=True
         )
-        if not np.isnan(value)
+        if not np.isnan(value) and name in RELEVANT[kind]
     }
     config = _config(kind, spec.learning_rate, hyper)
     verdict = judge(kind, config, arch, runs, hyper)
     named = verdict.convention or verdict.nearest
     keras_config = keras_equivalent(named, config)
     # Keras's own optimizer is said beside a convention found; a mistake is told against the conventions
-    found = verdict.convention is not None and keras
+    found = verdict.convention is not None and keras and _keras_takes(keras_config)
     distance = _keras_distance(kind, keras_config, arch, runs) if found else float("nan")
     return OptimizerAudit(
         str(path),
@@ -215,10 +222,47 @@ def audit_optimizer(
         verdict.distance,
         distance,
         keras_config.learning_rate,
+        config.learning_rate,
+        config.momentum,
         hyper,
         verdict.findings,
         notebook,
     )
+
+
+def _keras_takes(config: OptimizerConfig) -> bool:
+    """Whether Keras's optimizer accepts these values (a learner's momentum of 1.5 it refuses): where it
+    does not, the findings say why and Keras's own line is left out."""
+    fractions = (config.momentum, config.beta_1, config.beta_2, config.rho)
+    return all(0 <= value <= 1 for value in fractions) and config.epsilon >= 0 and config.learning_rate > 0
+
+
+def _check_run(path: Path, arch: Architecture, context: dict[str, Any], run: OptimizerRun) -> None:
+    """The child's record is the run it was asked for: each step starts where the last one ended,
+    the first from the audit's start, and each gradient is manual/'s at the step's parameters on its
+    batch (recomputed here). The learner's code runs in the child and could rewrite the record."""
+    batches = batch_rows(context["order"], context["batch"])
+    start = np.array(in_document_order(arch, context["params"]), dtype=run.before.dtype)
+    chained = np.array_equal(run.before[0], start, equal_nan=True) and np.array_equal(
+        run.before[1:], run.after[:-1], equal_nan=True
+    )
+    grads = []
+    with np.errstate(all="ignore"):
+        for before, rows in zip(run.before, batches, strict=True):
+            params = {
+                key: before[cols].reshape(shape)
+                for (key, shape), cols in zip(arch.shapes(), tensor_slices(arch).values(), strict=True)
+            }
+            outputs, _ = forward(arch, params, context["X"][rows])
+            grads.append(in_document_order(arch, backward(arch, params, outputs, context["y"][rows])))
+    rtol = 1e-12 if run.before.dtype == np.float64 else 1e-5  # BLAS may sum in another order here
+    same = np.allclose(
+        np.array(grads, dtype=np.float64), run.grads.astype(np.float64), rtol=rtol, atol=0, equal_nan=True
+    )
+    if not (chained and same):
+        raise InputError(
+            f"{path}: its process sent back something other than the audit's results (a run it did not make)"
+        )
 
 
 def _config(kind: str, lr: float, hyper: dict[str, tuple[float, str]]) -> OptimizerConfig:

@@ -50,6 +50,14 @@ ALIASES = {
     "epsilon": ("epsilon", "eps"),
     "rho": ("rho", "decay_rate", "decay"),
 }
+# the hyperparameters each optimizer has: a class's other attributes (an Adam's learning-rate decay) are not read
+RELEVANT = {
+    "sgd": ("learning_rate",),
+    "momentum": ("learning_rate", "momentum"),
+    "adam": ("learning_rate", "beta_1", "beta_2", "epsilon"),
+    "rmsprop": ("learning_rate", "rho", "epsilon"),
+    "adagrad": ("learning_rate", "epsilon"),
+}
 # where a learner's code leaves one undeclared: the value most write (deeplearning.ai's epsilon 1e-8)
 USUAL = {"momentum": 0.9, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "rho": 0.9}
 
@@ -114,7 +122,7 @@ def _dlai(module: types.ModuleType, path: str, kind: str, given: dict[str, float
             hyper[name], source[name] = given[name], "given"
             kwargs[parameter.name] = given[name]
         elif parameter.default is not inspect.Parameter.empty:
-            hyper[name], source[name] = float(parameter.default), "yours"
+            hyper[name], source[name] = _number(update_name, parameter), "yours"
         else:
             hyper[name], source[name] = USUAL[name], "usual"
             kwargs[parameter.name] = USUAL[name]
@@ -139,6 +147,14 @@ def _dlai(module: types.ModuleType, path: str, kind: str, given: dict[str, float
         return _from_dlai(update_name, new, params)
 
     return LearnerOptimizer(step, update_name, hyper, source)
+
+
+def _number(owner: str, parameter: inspect.Parameter) -> float:
+    """A default the learner's signature declares, as the number it must be."""
+    value = parameter.default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserCodeError(f"{owner}'s default {parameter.name}={value!r} is not a number")
+    return float(value)
 
 
 def _dlai_returned(name: str, kind: str, out: Any, state: list[Any]) -> tuple[Any, list[Any]]:
@@ -176,15 +192,15 @@ def _instance(
         declared = dict(inspect.signature(cls).parameters)
     except (TypeError, ValueError):
         declared = {}
-    kwargs = {}
-    for name, aliases in ALIASES.items():
-        parameter = next((declared[a] for a in aliases if a in declared), None)
+    kwargs, supplied = {}, {}
+    for name in RELEVANT[kind]:
+        parameter = next((declared[a] for a in ALIASES[name] if a in declared), None)
         if parameter is None:
             continue
         if name in given:
             kwargs[parameter.name] = given[name]
-        elif parameter.default is inspect.Parameter.empty:
-            kwargs[parameter.name] = USUAL.get(name, given.get("learning_rate", 0.01))
+        elif parameter.default is inspect.Parameter.empty:  # required: the usual value, said as such
+            kwargs[parameter.name] = supplied[name] = USUAL.get(name, given["learning_rate"])
     if not any(a in declared for a in ALIASES["learning_rate"]):
         raise UserCodeError(
             f"{path}: {cls.__name__}{signature_of(cls)} takes no learning rate (lr or learning_rate) "
@@ -192,11 +208,13 @@ def _instance(
         )
     optimizer = _call(cls.__name__, path, cls, **kwargs)
     hyper, source = {}, {}
-    for name, aliases in ALIASES.items():
-        found = next((a for a in aliases if isinstance(getattr(optimizer, a, None), int | float)), None)
+    for name in RELEVANT[kind]:
+        found = next((a for a in ALIASES[name] if _is_number(getattr(optimizer, a, None))), None)
         if found is not None:
             hyper[name] = float(getattr(optimizer, found))
-            source[name] = "given" if name in given else "yours"
+            source[name] = "given" if name in given else "usual" if name in supplied else "yours"
+        elif name in given:  # kept under a name of its own, or used as given: the audit's value
+            hyper[name], source[name] = given[name], "given"
     update = getattr(optimizer, "update", None)
     if not callable(update):
         raise UserCodeError(f"{path}: {cls.__name__} has no update(params, grads) method")
@@ -214,6 +232,10 @@ def _instance(
         return result
 
     return LearnerOptimizer(step, cls.__name__, hyper, source)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _find_class(module: types.ModuleType, path: str, kind: str, named: str | None, handed: bool) -> type:

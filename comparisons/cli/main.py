@@ -156,6 +156,7 @@ def _refuse_optimizer_flags(args: argparse.Namespace) -> None:
 def _optimizer_job(args: argparse.Namespace) -> OptimizerJob:
     """A learner's optimizer (--contract dlai or class): the optimizer, its network, the given hyperparameters."""
     from comparisons.audit.optimizer_audit import OptimizerJob, optimizer_spec
+    from comparisons.audit.optimizer_code import RELEVANT
 
     for option in ("problem", "layers"):
         if getattr(args, option) is not None:
@@ -166,6 +167,10 @@ def _optimizer_job(args: argparse.Namespace) -> OptimizerJob:
     given = {"learning_rate": args.lr}
     given |= {"momentum": args.momentum} if kind == "momentum" and "momentum" in args.given else {}
     flags = {"beta_1": "beta1", "beta_2": "beta2", "epsilon": "epsilon", "rho": "rho"}
+    for name, flag in flags.items():
+        if getattr(args, flag) is not None and name not in RELEVANT[kind]:
+            has = ", ".join(n for n in RELEVANT[kind] if n != "learning_rate") or "only a learning rate"
+            raise InputError(f"--{flag}: {kind} has no {name} ({kind}: {has})")
     given |= {name: getattr(args, flag) for name, flag in flags.items() if getattr(args, flag) is not None}
     spec = optimizer_spec(kind, args.lr, args.dtype, args.epochs, args.seed)
     return OptimizerJob(args.contract, kind, spec, given, getattr(args, "class"))

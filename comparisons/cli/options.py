@@ -247,7 +247,11 @@ OPTIONS = (
     Option("--class", help="the class contract's optimizer class (default: found by --optimizer's name)"),
     Option("--beta1", help="Adam's beta_1 (default: your code's; else 0.9)", type=fraction),
     Option("--beta2", help="Adam's beta_2 (default: your code's; else 0.999)", type=fraction),
-    Option("--epsilon", help="epsilon (default: your code's; else 1e-8)", type=learning_rate),
+    Option(
+        "--epsilon",
+        help="epsilon (default: your code's; else 1e-8 for dlai, Keras's 1e-7 for a class)",
+        type=learning_rate,
+    ),
     Option("--rho", help="RMSprop's rho (default: your code's; else 0.9)", type=fraction),
     Option("--nesterov", help="sgd's Nesterov momentum", default=False, action="store_true"),
     Option(

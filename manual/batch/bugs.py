@@ -147,7 +147,7 @@ MINIBATCH_BUGS = {
         ),
         MinibatchBug(
             "adagrad-pytorch",
-            "PyTorch's Adagrad: the sum starts at 0, not 0.1, and epsilon 1e-10 is added to sqrt(s)",
+            "PyTorch's Adagrad: the sum starts at 0, not 0.1, and epsilon is added to sqrt(s)",
             lambda arch, opt, batch: opt.name == "adagrad",
             _optimizer("adagrad", PyTorchAdagrad),
         ),

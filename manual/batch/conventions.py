@@ -63,12 +63,13 @@ class PyTorchRMSprop(RMSprop):
 
 
 class PyTorchAdagrad(Adagrad):
-    """PyTorch's Adagrad: the sum starts at 0, not 0.1, and epsilon 1e-10 is added to sqrt(s)."""
+    """PyTorch's Adagrad (and Deep Learning from Scratch's): the sum starts at 0, not 0.1, and
+    epsilon is added to sqrt(s) (PyTorch's own default is 1e-10, the book's 1e-7)."""
 
     def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         s = self.slot("s", key, w) + np.square(g)  # s = s + g^2, from 0
         self.state["s"][key] = s
-        return w - (self.c(self.config.learning_rate) * g) / (np.sqrt(s) + self.c(1e-10))
+        return w - (self.c(self.config.learning_rate) * g) / (np.sqrt(s) + self.c(self.config.epsilon))
 
 
 class EMAMomentum(SGD):
@@ -117,7 +118,7 @@ CONVENTIONS: dict[str, dict[str, Convention]] = {
     },
     "adagrad": {
         "keras": (exact(Adagrad), "Keras's Adagrad, the sum started at 0.1, epsilon inside the square root"),
-        "pytorch": (PyTorchAdagrad, "PyTorch's Adagrad, the sum started at 0, epsilon 1e-10 added to sqrt(s)"),
+        "pytorch": (PyTorchAdagrad, "PyTorch's Adagrad, the sum started at 0, epsilon added to sqrt(s)"),
     },
 }
 

@@ -296,7 +296,7 @@ class AdagradSumNotAccumulated(PyTorchAdagrad):
 
     def update(self, key: str, w: np.ndarray, g: np.ndarray) -> np.ndarray:
         s = np.square(g)  # s = g^2, not s + g^2
-        return w - (self.c(self.config.learning_rate) * g) / (np.sqrt(s) + self.c(1e-10))
+        return w - (self.c(self.config.learning_rate) * g) / (np.sqrt(s) + self.c(self.config.epsilon))
 
 
 # Gradient descent
@@ -351,7 +351,8 @@ _BUGS = (
                  "divided by v_hat + eps, not sqrt(v_hat) + eps: check the square root",
                  SquareRootMissing),
     OptimizerBug("first-moment-without-gradient", "first-moment", "adam",
-                 "m = beta_1 m, so m stays 0 and nothing moves: check m = beta_1 m + (1 - beta_1) g",
+                 "never moves: m = beta_1 m keeps m at 0 (check m = beta_1 m + (1 - beta_1) g), or the line that "
+                 "applies the step is missing",
                  FirstMomentWithoutGradient),
     OptimizerBug("step-with-gradient", "first-moment", "adam",
                  "the step uses g, not m_hat: check w = w - eta m_hat / (sqrt(v_hat) + eps)",

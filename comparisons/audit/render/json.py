@@ -85,7 +85,7 @@ def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
         "steps": result.steps,
         "inits": result.inits,
         "threshold": result.threshold,
-        "distance": result.distance,
+        "distance": result.distance if math.isfinite(result.distance) else None,  # None: NaN or infinite updates
         "keras_distance": None if math.isnan(result.keras) else result.keras,  # None: not run (no convention found)
         "hyperparameters": {name: {"value": value, "source": source} for name, (value, source) in result.hyper.items()},
         "diagnosis": {"findings": [f.as_json() for f in result.findings]},

@@ -208,11 +208,11 @@ def keras_difference(result: OptimizerAudit) -> str | None:
     """Where Keras's own optimizer stands: from the same state, on the same gradients."""
     if result.convention is None or np.isnan(result.keras):  # a mistake, or Keras's own left out
         return None
-    lr = result.hyper["learning_rate"][0]
+    lr = result.learning_rate
     through = _THROUGH_FLOAT32.get(result.optimizer)
     if result.keras_lr != lr:  # deeplearning.ai's momentum: Keras's at eta (1 - beta), in exact arithmetic
         why = (
-            f"yours is Keras's momentum at learning rate {lr:g} x (1 - {result.hyper['momentum'][0]:g}) = "
+            f"yours is Keras's momentum at learning rate {lr:g} x (1 - {result.momentum:g}) = "
             f"{result.keras_lr:g} in exact arithmetic; Keras {through}"
         )
     elif result.convention == "keras":
