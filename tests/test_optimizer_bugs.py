@@ -43,6 +43,7 @@ FIRST_SHOWS: dict[str, dict[str, int]] = {
     "bias-correction-missing": {"keras": 1, "textbook": 1},
     "bias-correction-without-power": {"keras": 1, "textbook": 2},
     "t-off-by-one": {"keras": 1, "textbook": 1},
+    "t-is-the-layer": {"keras": 1, "textbook": 1},
     "second-moment-uncorrected": {"keras": 1, "textbook": 1},
     "second-moment-with-beta1": {"keras": 1, "textbook": 1},
     "second-moment-of-g": {"keras": 1, "textbook": 1},
@@ -90,7 +91,7 @@ def trajectory(form: type[Optimizer], optimizer: str, dtype: str) -> list[np.nda
     w = np.random.default_rng(1).normal(size=15).astype(dtype)
     weights = []
     for g in gradients(dtype):
-        w = run.apply({"w": w}, {"w": g})["w"]
+        w = run.apply({"W2": w}, {"W2": g})["W2"]  # a layer-2 weight: t-is-the-layer's l is 2
         weights.append(w)
     return weights
 

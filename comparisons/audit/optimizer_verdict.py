@@ -175,9 +175,12 @@ def _explain(
     groups: dict[tuple[str, str, float | None], list[str]] = {}
     firsts = {key: int(steps[0]) for key, steps in wrong.items()}
     bases: set[str] = set()
+    # each mistake's wrong tensors, every update reproduced: one mistake for them all where one fits,
+    # though another also fits some (t stuck at 1 is the layer number's mistake in layer 1)
+    fits = {name: {key for key in wrong if (d[:, slices[key]] <= threshold).all()} for name, d in bugs.items()}
     for key, steps in wrong.items():
         cols = slices[key]
-        fitting = [name for name, d in bugs.items() if (d[:, cols] <= threshold).all()]
+        fitting = sorted((name for name in bugs if key in fits[name]), key=lambda name: -len(fits[name]))
         if fitting:
             bug = OPTIMIZER_BUGS[fitting[0]]
             groups.setdefault((bug.kind, bug.description, None), []).append(key)
