@@ -3,16 +3,19 @@
 Teacher forcing, as for the document's networks (diagnosis.py): every step starts
 from Keras's state on Keras's batch, and the user's implied gradient
 u = (old - new) / lr of each tensor is compared with Keras's taped one. The search
-goes by tensor, not by scalar, in two rounds:
+goes by tensor, not by scalar, in three rounds:
 
 1. causes (causes.py): a whole backward pass with one piece wrong, a layer's
-   slope, the output delta, or a delta taken through weights already updated.
-   A cause is taken when every tensor it changes is wrong and it accounts for
-   at least one of them; the one accounting for the most is taken first, so a
+   slope, the output delta, a delta taken back through weights already updated
+   or through a square W where W.T belongs. A cause is taken when it accounts
+   for every tensor it changes; the one accounting for the most first, so a
    wrong slope in layer 2 is one finding for W1, b1, W2 and b2, not four;
 2. each tensor still unexplained, on its own: not updated, summed over the
-   batch or averaged twice, one row of the batch, transposed, a neighbouring
-   layer's gradient of the same shape, ascent, a constant factor; else wrong.
+   batch or averaged twice, a bias summed over its units, one row of the batch,
+   transposed, a neighbouring layer's gradient of the same shape, ascent, a
+   constant factor; else wrong;
+3. two mistakes at once: for what round 2 left wrong, a cause that changes only
+   wrong tensors and accounts for some of them, beside round 2's slips.
 
 Tensors that share an explanation share a finding. The cost is one backward
 pass per cause per step, and a handful of comparisons per tensor: about linear
