@@ -27,6 +27,7 @@ __all__ = [
     "from_keras_weights",
     "in_document_order",
     "parameter_names",
+    "tensor_slices",
     "to_keras_weights",
 ]
 
@@ -98,13 +99,23 @@ def in_document_order(arch: Architecture, params: Params) -> list[np.floating]:
     return [params[key][index] for key, index, _ in parameter_names(arch)]
 
 
+def tensor_slices(arch: Architecture) -> dict[str, slice]:
+    """Each array's run of scalars in document order: ``parameter_names`` ravels every array in turn."""
+    out, start = {}, 0
+    for key, shape in arch.shapes():
+        size = int(np.prod(shape))
+        out[key] = slice(start, start + size)
+        start += size
+    return out
+
+
 def from_document_order(arch: Architecture, values: Any) -> Params:
-    """The inverse of ``in_document_order``: a sequence of every scalar back into arrays."""
+    """The inverse of ``in_document_order``: a sequence of every scalar back into arrays (new ones)."""
     flat = np.asarray(values)
-    params: Params = {key: np.empty(shape, dtype=flat.dtype) for key, shape in arch.shapes()}
-    for value, (key, index, _) in zip(flat, parameter_names(arch), strict=True):
-        params[key][index] = value
-    return params
+    if flat.shape != (sum(int(np.prod(shape)) for _, shape in arch.shapes()),):
+        raise ValueError(f"{flat.shape[0] if flat.ndim else 0} values for {len(parameter_names(arch))} parameters")
+    slices = tensor_slices(arch)
+    return {key: flat[slices[key]].reshape(shape).copy() for key, shape in arch.shapes()}
 
 
 def to_keras_weights(arch: Architecture, params: Params) -> list[np.ndarray]:

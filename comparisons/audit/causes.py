@@ -22,9 +22,9 @@ import numpy as np
 from comparisons.audit.findings import ForcedSteps
 from manual.activations import sigmoid
 from manual.batch.training import KERAS_PIECES, Pieces, backward, forward, layer_slope, row_delta
-from manual.network import Architecture, Params
+from manual.network import Architecture, Params, from_document_order
 
-__all__ = ["OWN_SLOPE", "SLOPES", "Cause", "Gradients", "causes", "gradients", "tensor_slices"]
+__all__ = ["OWN_SLOPE", "SLOPES", "Cause", "Gradients", "causes", "gradients"]
 
 Slope = Callable[[np.ndarray], np.ndarray]
 
@@ -171,23 +171,6 @@ def causes(arch: Architecture) -> list[Cause]:
     return found
 
 
-def tensor_slices(arch: Architecture) -> dict[str, slice]:
-    """Each tensor's columns in document order (``parameter_names``: every tensor raveled, in Keras's order)."""
-    out, start = {}, 0
-    for key, shape in arch.shapes():
-        size = int(np.prod(shape))
-        out[key] = slice(start, start + size)
-        start += size
-    return out
-
-
-def _params(arch: Architecture, flat: np.ndarray) -> Params:
-    return {
-        key: flat[cols].reshape(shape)
-        for (key, shape), cols in zip(arch.shapes(), tensor_slices(arch).values(), strict=True)
-    }
-
-
 def _flat(arch: Architecture, grads: Params) -> np.ndarray:
     return np.concatenate([grads[key].ravel() for key, _ in arch.shapes()])
 
@@ -209,8 +192,8 @@ def gradients(arch: Architecture, forced: list[ForcedSteps], found: list[Cause])
     rows: list[list[np.ndarray]] = []
     for f in forced:
         for k in range(len(f.states)):
-            state = _params(arch, np.asarray(f.states[k], dtype=np.float64))
-            new = _params(arch, np.asarray(f.user_new[k], dtype=np.float64))
+            state = from_document_order(arch, np.asarray(f.states[k], dtype=np.float64))
+            new = from_document_order(arch, np.asarray(f.user_new[k], dtype=np.float64))
             X = np.asarray(f.batch_x[k], dtype=np.float64)
             Y = np.asarray(f.batch_y[k], dtype=np.float64)
             rows.append(_step(arch, state, new, X, Y, found))

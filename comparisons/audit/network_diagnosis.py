@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from comparisons.audit.causes import OWN_SLOPE, Cause, Gradients, causes, gradients, tensor_slices
+from comparisons.audit.causes import OWN_SLOPE, Cause, Gradients, causes, gradients
 from comparisons.audit.diagnosis import deviates
 from comparisons.audit.findings import KINDS, Finding, ForcedSteps
 from comparisons.audit.forced import Steps, allowance, loss_findings, stack, tolerance
 from manual.batch.training import batch_loss, forward, row_losses
-from manual.network import Architecture, Params
+from manual.network import Architecture, from_document_order, tensor_slices
 
 __all__ = ["diagnose_network"]
 
@@ -121,11 +121,9 @@ def _loss_after(arch: Architecture, dtype: str, forced: list[ForcedSteps]) -> Ca
     """The batch's loss at the parameters a step returned, in the working dtype."""
     X = [x for f in forced for x in f.batch_x]
     Y = [y for f in forced for y in f.batch_y]
-    slices = tensor_slices(arch)
 
     def after(k: int, new: np.ndarray) -> float:
-        flat = new.astype(dtype)
-        params: Params = {key: flat[slices[key]].reshape(shape) for key, shape in arch.shapes()}
+        params = from_document_order(arch, new.astype(dtype))
         outputs, z = forward(arch, params, np.asarray(X[k], dtype=dtype))
         return float(batch_loss(row_losses(arch.loss, np.asarray(Y[k], dtype=dtype), outputs[-1], z)))
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from comparisons.audit import protocol
 from comparisons.audit.auditor import check_source
-from comparisons.audit.causes import tensor_slices
 from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.model import DEFAULT_MEMORY_MIB
@@ -40,7 +39,7 @@ from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS, keras_equivalent
 from manual.batch.optimizers import OptimizerConfig
 from manual.batch.training import backward, batch_rows, forward
-from manual.network import Architecture, in_document_order
+from manual.network import Architecture, from_document_order, in_document_order, tensor_slices
 from reference import runner
 from reference.protocol import unnumbered
 
@@ -249,10 +248,7 @@ def _check_run(path: Path, arch: Architecture, context: dict[str, Any], run: Opt
     grads = []
     with np.errstate(all="ignore"):
         for before, rows in zip(run.before, batches, strict=True):
-            params = {
-                key: before[cols].reshape(shape)
-                for (key, shape), cols in zip(arch.shapes(), tensor_slices(arch).values(), strict=True)
-            }
+            params = from_document_order(arch, before)
             outputs, _ = forward(arch, params, context["X"][rows])
             grads.append(in_document_order(arch, backward(arch, params, outputs, context["y"][rows])))
     rtol = 1e-12 if run.before.dtype == np.float64 else 1e-5  # BLAS may sum in another order here

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from comparisons.audit.causes import tensor_slices
 from comparisons.audit.findings import Finding
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS
 from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
 from manual.batch.optimizers import Optimizer, OptimizerConfig
-from manual.network import Architecture, Params
+from manual.network import Architecture, from_document_order, tensor_slices
 
 __all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "base_convention", "judge", "replay"]
 
@@ -66,16 +65,9 @@ def replay(form: type[Optimizer], config: OptimizerConfig, arch: Architecture, r
     out = []
     with np.errstate(all="ignore"):  # a mistake's 0/0 is its own result
         for before, grads in zip(run.before, run.grads, strict=True):
-            new = optimizer.apply(_params(arch, before), _params(arch, grads))
+            new = optimizer.apply(from_document_order(arch, before), from_document_order(arch, grads))
             out.append(np.concatenate([new[key].ravel() for key, _ in arch.shapes()]))
     return np.array(out, dtype=dtype)
-
-
-def _params(arch: Architecture, flat: np.ndarray) -> Params:
-    return {
-        key: flat[cols].reshape(shape).copy()
-        for (key, shape), cols in zip(arch.shapes(), tensor_slices(arch).values(), strict=True)
-    }
 
 
 def _distance(run: OptimizerRun, predicted: np.ndarray) -> np.ndarray:
