@@ -59,7 +59,12 @@ def trajectories() -> Trajectories:
 @pytest.fixture(scope="session", autouse=True)
 def _disk_cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     saved = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    # one folder for every xdist worker of the run: a trajectory one worker computed, another reads
+    # (entries are written whole, by rename, and keyed by the environment)
+    shared = tmp_path_factory.getbasetemp().parent if "PYTEST_XDIST_WORKER" in os.environ else None
+    folder = shared / "xdg-cache" if shared is not None else tmp_path_factory.mktemp("xdg-cache")
+    folder.mkdir(exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = str(folder)
     yield
     if saved is None:
         del os.environ["XDG_CACHE_HOME"]

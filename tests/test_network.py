@@ -121,6 +121,7 @@ def test_a_known_bad_variant_is_caught_in_the_first_epoch_and_at_its_first_step(
     assert result.verdict == "MISMATCH from epoch 1"
 
 
+@pytest.mark.engine
 def test_the_fast_keras_path_is_bit_identical_to_fit() -> None:
     """One compiled loop over every batch of every epoch against one ``fit`` per epoch:
     a partial last batch, a stateful optimizer, a shuffled order."""
