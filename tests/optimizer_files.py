@@ -26,6 +26,7 @@ __all__ = [
     "DLAI_ADAM_EPSILON_INSIDE",
     "DLAI_KINDS",
     "DLAI_MOMENTUM",
+    "SHAPE_SLIPS",
     "class_source",
     "dlai_source",
 ]
@@ -223,6 +224,77 @@ def update_parameters_with_momentum(parameters, grads, v, beta=0.9, learning_rat
         parameters["b" + str(l + 1)] = parameters["b" + str(l + 1)] - learning_rate * v["db" + str(l + 1)]
     return parameters, v
 """
+
+# Deep Learning from Scratch's momentum (common/optimizer.py), its update written out of place, as
+# many copies do: a shape the update changes then reaches the audit (in place, numpy raises)
+BOOK_MOMENTUM = """\
+import numpy as np
+
+
+class Momentum:
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = lr
+        self.momentum = momentum
+        self.v = None
+
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = {}
+            for key, val in params.items():
+                self.v[key] = np.zeros_like(val)
+        for key in params.keys():
+            self.v[key] = self.momentum * self.v[key] - self.lr * grads[key]
+            params[key] = params[key] + self.v[key]
+"""
+
+# Updates that give a tensor back in another shape: (contract, optimizer, file, the finding's kind,
+# the tensors it names)
+SHAPE_SLIPS = {
+    # v for a bias initialized with its weight's shape: the bias's own update, broadcast to it
+    "dlai-state": (
+        "dlai",
+        "momentum",
+        DLAI_MOMENTUM.replace(
+            'v["db" + str(l + 1)] = np.zeros_like(parameters["b" + str(l + 1)])',
+            'v["db" + str(l + 1)] = np.zeros_like(parameters["W" + str(l + 1)])',
+        ),
+        "state",
+        ["b1", "b2"],
+    ),
+    "class-state": (
+        "class",
+        "momentum",
+        BOOK_MOMENTUM.replace("self.v[key] = np.zeros_like(val)", "self.v[key] = np.zeros((len(val), 1))"),
+        "state",
+        ["b1", "b2"],
+    ),
+    # the bias's line reads the weight's velocity or gradient: a copy-paste slip
+    "dlai-other-parameter": (
+        "dlai",
+        "momentum",
+        DLAI_MOMENTUM.replace('- learning_rate * v["db" + str(l + 1)]', '- learning_rate * v["dW" + str(l + 1)]'),
+        "other-parameter",
+        ["b1", "b2"],
+    ),
+    "class-other-parameter": (
+        "class",
+        "momentum",
+        BOOK_MOMENTUM.replace("- self.lr * grads[key]", '- self.lr * grads[key.replace("b", "W")]'),
+        "other-parameter",
+        ["b1", "b2"],
+    ),
+    # W given back transposed: no mistake explains the shape
+    "dlai-wrong": (
+        "dlai",
+        "momentum",
+        DLAI_MOMENTUM.replace(
+            'parameters["W" + str(l + 1)] = parameters["W" + str(l + 1)] - learning_rate * v["dW" + str(l + 1)]',
+            'parameters["W" + str(l + 1)] = (parameters["W" + str(l + 1)] - learning_rate * v["dW" + str(l + 1)]).T',
+        ),
+        "wrong",
+        ["W1", "W2"],
+    ),
+}
 
 # Deep Learning from Scratch's Adam (common/optimizer.py): Keras's form, the bias corrections folded
 # into the step size, epsilon 1e-7 added to sqrt(v), every constant exact

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,6 +39,7 @@ from tests.optimizer_files import (
     DLAI_ADAM_EPSILON_INSIDE,
     DLAI_KINDS,
     DLAI_MOMENTUM,
+    SHAPE_SLIPS,
     class_source,
     dlai_source,
 )
@@ -237,6 +239,56 @@ BAD = {
 }
 
 
+@pytest.mark.parametrize(
+    ("contract", "kind", "source", "found", "tensors"), list(SHAPE_SLIPS.values()), ids=list(SHAPE_SLIPS)
+)
+def test_an_update_that_changes_a_shape_is_a_finding(
+    folder: Path, contract: str, kind: str, source: str, found: str, tensors: list[str]
+) -> None:
+    """The run stops at the step that changed a shape; the steps before it are judged as any others
+    (here the first: nothing before it)."""
+    result = audit(folder, contract, kind, source)
+    assert (result.verdict, result.convention, result.steps) == ("diverged", None, 0)
+    assert [(f.kind, f.parameters, f.first) for f in result.findings] == [
+        (found, tensors, {"init": "random", "step": 1})
+    ]
+    assert "given back in " in result.findings[0].message
+
+
+def test_a_shape_changed_late_keeps_the_steps_before_it(folder: Path) -> None:
+    """A velocity reset to the wrong shape at step 3: steps 1 and 2 are deeplearning.ai's momentum."""
+    source = DLAI_MOMENTUM.replace(
+        "    L = len(parameters) // 2\n    for l in range(L):\n        v[",
+        "    L = len(parameters) // 2\n    v['t'] = v.get('t', 0) + 1\n    for l in range(L):\n        v[",
+    ).replace(
+        'v["db" + str(l + 1)] = beta * v["db" + str(l + 1)]',
+        'v["db" + str(l + 1)] = beta * (v["db" + str(l + 1)] if v["t"] < 3 else np.zeros((1, 7)))',
+    )
+    result = audit(folder, "dlai", "momentum", source)
+    assert (result.verdict, result.steps) == ("diverged", 2)
+    assert [(f.kind, f.parameters, f.first["step"]) for f in result.findings] == [("state", ["b1", "b2"], 3)]
+
+
+def test_the_shapes_books_momentum_is_deeplearning_ais_keras(folder: Path) -> None:
+    """The written-out-of-place book momentum the shape slips start from is Keras's own."""
+    from tests.optimizer_files import BOOK_MOMENTUM
+
+    result = audit(folder, "class", "momentum", BOOK_MOMENTUM)
+    assert (result.verdict, result.convention) == ("match", "keras")
+
+
+def test_an_error_names_the_init_and_the_step(capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    source = DLAI_MOMENTUM.replace(
+        "    L = len(parameters) // 2\n    for l in range(L):\n        v[",
+        "    L = len(parameters) // 2\n    v['t'] = v.get('t', 0) + 1\n    assert v['t'] < 3\n"
+        "    for l in range(L):\n        v[",
+    )
+    status, out, err = cli(capsys, folder, source, "{path} --contract dlai --optimizer sgd --momentum 0.9")
+    assert (status, out) == (2, "")
+    assert "raised AssertionError" in err, err
+    assert "(init random, step 3: epoch 1, batch 3)" in err, err
+
+
 @pytest.mark.parametrize(("source", "arguments", "said"), list(BAD.values()), ids=list(BAD))
 def test_bad_input_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], folder: Path, source: str, arguments: str, said: str
@@ -403,14 +455,19 @@ def test_a_forged_record_is_refused(folder: Path) -> None:
     spec = optimizer_spec("adam", LR, epochs=EPOCHS).with_(init="random")
     context = optimizer_context(spec)
     honest = _planted_run(folder, spec)
-    _check_run(folder, spec.arch, context, honest)
+    values = [honest.before, honest.grads, honest.after]
+    steps = len(honest.before)
+    _check_run(folder, spec.arch, context, values, steps)
+    ended = [np.where(np.arange(steps)[:, None] < 3, a, np.nan) for a in values]
+    _check_run(folder, spec.arch, context, ended, 3)  # a shape changed at step 4: the rest NaN
     forged = [
-        OptimizerRun("random", honest.before, honest.grads * 2, honest.after),
-        OptimizerRun("random", honest.before + 1, honest.grads, honest.after),
+        [honest.before, honest.grads * 2, honest.after],
+        [honest.before + 1, honest.grads, honest.after],
+        values,  # said to end at step 4, and carrying on
     ]
-    for run in forged:
+    for run, said in zip(forged, (steps, steps, 3), strict=True):
         with pytest.raises(InputError, match="a run it did not make"):
-            _check_run(folder, spec.arch, context, run)
+            _check_run(folder, spec.arch, context, run, said)
 
 
 def _planted_run(folder: Path, spec: Spec) -> OptimizerRun:

@@ -201,7 +201,9 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
 
     expected, dtype = protocol.result_shapes(job)
     probed = protocol.probe_shapes(job)
-    extras = {protocol.HYPER, protocol.SOURCE, protocol.LABEL} if protocol.is_optimizer(job) else set()
+    extras = (
+        {protocol.HYPER, protocol.SOURCE, protocol.LABEL, protocol.CHANGED} if protocol.is_optimizer(job) else set()
+    )
     try:
         fd = _open_own(result)
     except OSError as error:
@@ -221,6 +223,9 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
                     limits[protocol.PROBE_LOSSES] = 8 * int(np.prod(probed.get(protocol.PROBE_LOSSES, 0))) + 1024
                     limits[protocol.SHAPE] = 1024
                     limits |= dict.fromkeys(extras, 1024)
+                    if protocol.CHANGED in extras:
+                        tensors = 2 * (len(job["sizes"]) - 1)
+                        limits[protocol.CHANGED] = 8 * len(job["runs"]) * tensors * protocol.CHANGED_WIDTH + 1024
                 else:
                     raise refuse(f"arrays {sorted(names)[:4]}")
                 for info in members.values():
@@ -252,7 +257,7 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
             raise refuse(f"{protocol.SHAPE} that is not a shape")
         outcome[protocol.SHAPE] = str(shape_text[()])
     if extras:
-        outcome |= _optimizer_extras(arrays, refuse)
+        outcome |= _optimizer_extras(arrays, refuse, job)
     if not set(expected) <= set(arrays):
         return outcome  # the probe alone: no group of definitions is the problem's
     outcome |= {part: {} for part in protocol.parts_of(job)}
@@ -264,9 +269,21 @@ def _read_result(path: Path, result: Path, job: dict[str, Any]) -> dict[str, Any
     return outcome
 
 
-def _optimizer_extras(arrays: dict[str, np.ndarray], refuse: Any) -> dict[str, Any]:
-    """The hyperparameters the learner's optimizer ran with, where each came from, and its name."""
+def _optimizer_extras(arrays: dict[str, np.ndarray], refuse: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters the learner's optimizer ran with, where each came from, its name, and
+    the shapes its updates changed."""
     hyper, source, label = arrays[protocol.HYPER], arrays[protocol.SOURCE], arrays[protocol.LABEL]
+    changed = arrays[protocol.CHANGED]
+    tensors = 2 * (len(job["sizes"]) - 1)
+    steps = min(protocol.steps_of(context) for context in job["runs"].values())
+    if (
+        changed.shape != (len(job["runs"]), tensors, protocol.CHANGED_WIDTH)
+        or changed.dtype != np.int64
+        or not ((changed[..., 0] >= -1) & (changed[..., 0] < steps)).all()
+        or not np.isin(changed[..., 1], (-1, 0, 1)).all()
+        or not ((changed[..., 2:] >= -1) & (changed[..., 2:] < 2**31)).all()
+    ):
+        raise refuse(f"{protocol.CHANGED} that is not a record of shapes")
     n = len(protocol.HYPER_NAMES)
     if hyper.shape != (n,) or hyper.dtype != np.float64 or np.isinf(hyper).any():  # NaN: none declared
         raise refuse(f"{protocol.HYPER}: shape {hyper.shape}, dtype {hyper.dtype}, or not finite")
@@ -278,4 +295,4 @@ def _optimizer_extras(arrays: dict[str, np.ndarray], refuse: Any) -> dict[str, A
         or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]{0,99}", str(label[()]))
     ):
         raise refuse(f"{protocol.LABEL} that is not a name")
-    return {protocol.HYPER: hyper, protocol.SOURCE: source, protocol.LABEL: str(label[()])}
+    return {protocol.HYPER: hyper, protocol.SOURCE: source, protocol.LABEL: str(label[()]), protocol.CHANGED: changed}

@@ -25,7 +25,7 @@ from comparisons.audit.findings import Finding
 from comparisons.audit.isolation import user_runs
 from comparisons.audit.model import DEFAULT_MEMORY_MIB
 from comparisons.audit.optimizer_code import DLAI, RELEVANT
-from comparisons.audit.optimizer_verdict import OptimizerRun, judge
+from comparisons.audit.optimizer_verdict import OptimizerRun, judge, shape_findings
 from comparisons.audit.render.html import optimizer_html
 from comparisons.audit.render.json import optimizer_json
 from comparisons.audit.render.text import optimizer_text
@@ -110,6 +110,7 @@ class OptimizerAudit:
     hyper: dict[str, tuple[float, str]]  # the hyperparameters it ran with, and where each came from
     findings: list[Finding] = field(default_factory=list)
     notebook: NotebookCode | None = None
+    reshaped: dict[str, Any] | None = None  # where an update first gave a tensor back in another shape
 
     def __str__(self) -> str:
         return optimizer_text(self)
@@ -187,12 +188,14 @@ def audit_optimizer(
         job["functions"], memory = functions, None
     label = class_name or ("the optimizer class" if contract == "class" else DLAI[kind][1] if kind in DLAI else kind)
     outcome = user_runs(path, label, job, timeout, memory, sandboxed)
-    runs = [
-        OptimizerRun(init, *(outcome[protocol.OPTIMIZER_PART][init][what] for what in protocol.OPTIMIZER_VALUES))
-        for init in inits
-    ]
-    for run in runs:
-        _check_run(path, arch, contexts[run.init], run)
+    changed = outcome[protocol.CHANGED]
+    runs = []
+    for i, init in enumerate(inits):
+        arrays = [outcome[protocol.OPTIMIZER_PART][init][what] for what in protocol.OPTIMIZER_VALUES]
+        steps = int(changed[i, :, 0].max()) if (changed[i, :, 0] >= 0).any() else len(arrays[0])
+        _check_run(path, arch, contexts[init], arrays, steps)
+        runs.append(OptimizerRun(init, *(a[:steps] for a in arrays)))
+    shapes = shape_findings(contract, arch, inits, changed)
     hyper = {
         name: (float(value), protocol.SOURCES[int(source)])
         for name, value, source in zip(
@@ -201,7 +204,7 @@ def audit_optimizer(
         if not np.isnan(value) and name in RELEVANT[kind]
     }
     config = _config(kind, spec.learning_rate, hyper)
-    verdict = judge(kind, config, arch, runs, hyper)
+    verdict = judge(kind, config, arch, runs, hyper, tuple(shapes))
     named = verdict.convention or verdict.nearest
     keras_config = keras_equivalent(named, config)
     # Keras's own optimizer is said beside a convention found; a mistake is told against the conventions
@@ -226,6 +229,7 @@ def audit_optimizer(
         hyper,
         verdict.findings,
         notebook,
+        shapes[0].first if shapes else None,
     )
 
 
@@ -236,26 +240,33 @@ def _keras_takes(config: OptimizerConfig) -> bool:
     return all(0 <= value <= 1 for value in fractions) and config.epsilon >= 0 and config.learning_rate > 0
 
 
-def _check_run(path: Path, arch: Architecture, context: dict[str, Any], run: OptimizerRun) -> None:
+def _check_run(path: Path, arch: Architecture, context: dict[str, Any], arrays: list[np.ndarray], steps: int) -> None:
     """The child's record is the run it was asked for: each step starts where the last one ended,
     the first from the audit's start, and each gradient is manual/'s at the step's parameters on its
-    batch (recomputed here). The learner's code runs in the child and could rewrite the record."""
+    batch (recomputed here); after ``steps`` (where an update changed a shape) every value is NaN.
+    The learner's code runs in the child and could rewrite the record."""
+    before, given, after = (a[:steps] for a in arrays)
     batches = batch_rows(context["order"], context["batch"])
-    start = np.array(in_document_order(arch, context["params"]), dtype=run.before.dtype)
-    chained = np.array_equal(run.before[0], start, equal_nan=True) and np.array_equal(
-        run.before[1:], run.after[:-1], equal_nan=True
+    start = np.array(in_document_order(arch, context["params"]), dtype=before.dtype)
+    chained = (steps == 0 or np.array_equal(before[0], start, equal_nan=True)) and np.array_equal(
+        before[1:], after[:-1], equal_nan=True
     )
+    ended = all(np.isnan(a[steps:]).all() for a in arrays)
     grads = []
     with np.errstate(all="ignore"):
-        for before, rows in zip(run.before, batches, strict=True):
-            params = from_document_order(arch, before)
+        for state, rows in zip(before, batches[:steps], strict=True):
+            params = from_document_order(arch, state)
             outputs, _ = forward(arch, params, context["X"][rows])
             grads.append(in_document_order(arch, backward(arch, params, outputs, context["y"][rows])))
-    rtol = 1e-12 if run.before.dtype == np.float64 else 1e-5  # BLAS may sum in another order here
+    rtol = 1e-12 if before.dtype == np.float64 else 1e-5  # BLAS may sum in another order here
     same = np.allclose(
-        np.array(grads, dtype=np.float64), run.grads.astype(np.float64), rtol=rtol, atol=0, equal_nan=True
+        np.array(grads, dtype=np.float64).reshape(given.shape),
+        given.astype(np.float64),
+        rtol=rtol,
+        atol=0,
+        equal_nan=True,
     )
-    if not (chained and same):
+    if not (chained and ended and same):
         raise InputError(
             f"{path}: its process sent back something other than the audit's results (a run it did not make)"
         )

@@ -31,7 +31,15 @@ from comparisons.audit.returns import UserCodeError
 from comparisons.audit.user_code import failure, signature_of, user_function, user_module, where_in
 from manual.network import Params
 
-__all__ = ["CLASS_NAMES", "DLAI", "USUAL", "LearnerOptimizer", "learner_optimizer"]
+__all__ = [
+    "CLASS_NAMES",
+    "DLAI",
+    "USUAL",
+    "LearnerOptimizer",
+    "ShapeChangedError",
+    "learner_optimizer",
+    "learner_shape",
+]
 
 # deeplearning.ai's (initializer, update) per optimizer, and the update's arguments after its state
 DLAI: dict[str, tuple[str | None, str, tuple[str, ...]]] = {
@@ -60,6 +68,56 @@ RELEVANT = {
 }
 # where a learner's code leaves one undeclared: the value most write (deeplearning.ai's epsilon 1e-8)
 USUAL = {"momentum": 0.9, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8, "rho": 0.9}
+
+
+class ShapeChangedError(UserCodeError):
+    """The update gave back parameters of another shape than it was handed, one entry per tensor:
+    its name, the shape given back and whether that is the tensor's own update broadcast (constant
+    along every axis the tensor's own shape does not have: a state of the wrong shape)."""
+
+    def __init__(self, message: str, changed: list[tuple[str, tuple[int, ...], bool]]) -> None:
+        super().__init__(message)
+        self.changed = changed
+
+
+def learner_shape(contract: str, key: str, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A tensor's shape as the contract hands it: deeplearning.ai's W (n_out, n_in) and b (n_out, 1),
+    or the class's, Keras's own."""
+    if contract != "dlai":
+        return shape
+    return shape[::-1] if key[0] == "W" else (shape[0], 1)
+
+
+def _changed(label: str, returned: dict[str, np.ndarray], contract: str, like: Params) -> None:
+    """Raise ShapeChangedError naming every tensor given back in another shape."""
+    changed = []
+    for key, value in like.items():
+        expected = learner_shape(contract, key, value.shape)
+        array = returned[key]
+        if array.shape != expected:
+            changed.append((key, array.shape, _broadcast(array, expected)))
+    if changed:
+        listed = ", ".join(f"{key} of shape {shape}" for key, shape, _ in changed)
+        raise ShapeChangedError(f"{label} returned {listed}, not the shape it was handed", changed)
+
+
+def _array(label: str, key: str, value: Any, dtype: np.dtype[Any]) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise UserCodeError(f"{label} gave back {key} as {type(value).__name__}, not an array of numbers") from None
+
+
+def _broadcast(array: np.ndarray, expected: tuple[int, ...]) -> bool:
+    """Whether ``array`` is constant along each axis a tensor of shape ``expected`` was broadcast over."""
+    if array.ndim < len(expected) or array.size == 0:
+        return False
+    padded = (1,) * (array.ndim - len(expected)) + expected
+    if any(e not in (1, n) for e, n in zip(padded, array.shape, strict=True)):
+        return False
+    axes = [axis for axis, (e, n) in enumerate(zip(padded, array.shape, strict=True)) if e == 1 and n > 1]
+    first = array[tuple(slice(0, 1) if axis in axes else slice(None) for axis in range(array.ndim))]
+    return bool(axes) and bool(np.array_equal(array, np.broadcast_to(first, array.shape)))
 
 
 @dataclass
@@ -171,16 +229,13 @@ def _dlai_returned(name: str, kind: str, out: Any, state: list[Any]) -> tuple[An
 def _from_dlai(name: str, parameters: Any, like: Params) -> Params:
     if not isinstance(parameters, dict):
         raise UserCodeError(f"{name} returned parameters as a {type(parameters).__name__}, not a dict")
-    out = {}
+    returned = {}
     for key, value in like.items():
         if key not in parameters:
             raise UserCodeError(f"{name} returned parameters without {key!r}")
-        array = np.asarray(parameters[key], dtype=value.dtype)
-        dlai_shape = value.T.shape if key[0] == "W" else (value.size, 1)
-        if array.shape != dlai_shape:
-            raise UserCodeError(f"{name} returned {key} of shape {array.shape}, not {dlai_shape}")
-        out[key] = array.T.copy() if key[0] == "W" else array.reshape(-1).copy()
-    return out
+        returned[key] = _array(name, key, parameters[key], value.dtype)
+    _changed(name, returned, "dlai", like)
+    return {key: (a.T if key[0] == "W" else a.reshape(-1)).copy() for key, a in returned.items()}
 
 
 def _instance(
@@ -223,12 +278,11 @@ def _instance(
         mine = {key: value.copy() for key, value in params.items()}
         out = _call(f"{cls.__name__}.update", path, update, mine, {key: value.copy() for key, value in grads.items()})
         new = out if isinstance(out, dict) else mine  # changed in place, as the book's do
-        result = {}
-        for key, value in params.items():
-            array = np.asarray(new.get(key), dtype=value.dtype)
-            if array.shape != value.shape:
-                raise UserCodeError(f"{cls.__name__}.update left {key} of shape {array.shape}, not {value.shape}")
-            result[key] = array
+        missing = [key for key in params if key not in new]
+        if missing:
+            raise UserCodeError(f"{cls.__name__}.update left params without {missing[0]!r}")
+        result = {key: _array(f"{cls.__name__}.update", key, new[key], value.dtype) for key, value in params.items()}
+        _changed(f"{cls.__name__}.update", result, "class", params)
         return result
 
     return LearnerOptimizer(step, cls.__name__, hyper, source)

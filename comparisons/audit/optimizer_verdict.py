@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from comparisons.audit.findings import Finding
+from comparisons.audit.optimizer_code import learner_shape
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS
@@ -28,7 +29,7 @@ from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
 from manual.batch.optimizers import Optimizer, OptimizerConfig
 from manual.network import Architecture, from_document_order, tensor_slices
 
-__all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "base_convention", "judge", "replay"]
+__all__ = ["USUAL_VALUES", "OptimizerRun", "Verdict", "base_convention", "judge", "replay", "shape_findings"]
 
 # The values most code uses, per hyperparameter: a learner's own default outside them is a finding
 USUAL_VALUES = {
@@ -83,9 +84,14 @@ def judge(
     arch: Architecture,
     runs: list[OptimizerRun],
     hyper: dict[str, tuple[float, str]],
+    shapes: tuple[Finding, ...] = (),
 ) -> Verdict:
-    """``kind``: the optimizer (conventions.py's names); ``hyper``: each hyperparameter's value and origin."""
+    """``kind``: the optimizer (conventions.py's names); ``hyper``: each hyperparameter's value and origin;
+    ``shapes``: shape_findings' (each run then ends before the step that changed a shape)."""
     threshold = AUDIT_THRESHOLDS[str(runs[0].before.dtype)]
+    findings = _hyperparameters(kind, hyper, runs) + list(shapes)
+    if not any(len(run.before) for run in runs):  # the first update already changed a shape
+        return Verdict(None, float("inf"), "keras", findings)
     predicted = {
         name: [replay(form, config, arch, run) for run in runs] for name, (form, _) in CONVENTIONS[kind].items()
     }
@@ -95,7 +101,8 @@ def judge(
     }
     worst = {name: float(d.max()) for name, d in distances.items()}
     nearest = min(worst, key=lambda name: worst[name])
-    findings = _hyperparameters(kind, hyper, runs)
+    if worst[nearest] <= threshold and shapes:  # right up to a step that changed a shape
+        return Verdict(None, worst[nearest], nearest, findings)
     if worst[nearest] <= threshold:
         return Verdict(nearest, worst[nearest], nearest, findings)
     explained, bases = _explain(kind, config, arch, runs, np.concatenate(predicted[nearest]), threshold, distances)
@@ -112,6 +119,67 @@ def base_convention(kind: str, form: type[Optimizer]) -> str | None:
         return written_on[0]
     keras = conventions["keras"][0].__mro__[1]  # exact()'s parent: Keras's own form, with float32 constants
     return "keras" if issubclass(form, keras) else None
+
+
+def shape_findings(contract: str, arch: Architecture, inits: list[str], changed: np.ndarray) -> list[Finding]:
+    """The tensors an update gave back in another shape (protocol.CHANGED's record), at the first
+    init whose run changed one: its own update broadcast is a state of the wrong shape; a bias in a
+    weight's shape, a weight's gradient or state applied to it; any other shape, wrong."""
+    keys = [key for key, _ in arch.shapes()]
+    hit = [i for i in range(len(inits)) if (changed[i, :, 0] >= 0).any()]
+    if not hit:
+        return []
+    i = hit[0]
+    shapes = dict(arch.shapes())
+    handed = {key: learner_shape(contract, key, shape) for key, shape in shapes.items()}
+    groups: dict[str, list[str]] = {}
+    returned: dict[str, tuple[int, ...]] = {}
+    weights: dict[str, str] = {}
+    for t, key in enumerate(keys):
+        step, broadcast, *dims = (int(v) for v in changed[i, t])
+        if step < 0:
+            continue
+        returned[key] = tuple(d for d in dims if d >= 0)
+        weight = next((w for w in keys if w[0] == "W" and key[0] == "b" and handed[w] == returned[key]), None)
+        if weight is not None:
+            weights[key] = weight
+        kind = "state" if broadcast == 1 else "other-parameter" if weight is not None else "wrong"
+        groups.setdefault(kind, []).append(key)
+    first = {"init": inits[i], "step": int(changed[i, :, 0].max()) + 1}
+    out = []
+    for kind, tensors in groups.items():
+        listed = tensors[0] if len(tensors) == 1 else ", ".join(tensors[:-1]) + f" and {tensors[-1]}"
+        said = ", ".join(f"{t} {returned[t]} where it was handed {handed[t]}" for t in tensors)
+        if kind == "state":
+            message = (
+                f"given back in another shape, {said}, its own update repeated along the axes its shape lacks: "
+                "its state (v, s) has another shape and was broadcast; check the state is initialized with "
+                "the tensor's shape (np.zeros_like)"
+            )
+        elif kind == "other-parameter":
+            said = ", ".join(f"{t} in {weights[t]}'s shape {returned[t]}" for t in tensors)
+            gradient = f"d{tensors[0]}" if contract == "dlai" else f"grads[{tensors[0]!r}]"
+            message = (
+                f"given back in a weight's shape, {said}: a weight's gradient or state was applied to the "
+                f"bias; check the line that updates it uses its own gradient ({gradient}) and state"
+            )
+        else:
+            message = f"given back in another shape, {said}: check the line that updates it"
+        others = {weights[t] for t in tensors if t in weights}
+        out.append(
+            Finding(
+                kind,
+                list(tensors),
+                [{"array": t, "index": None} for t in tensors],
+                others.pop() if kind == "other-parameter" and len(others) == 1 else None,
+                None,
+                None,
+                max(int(t[1:]) for t in tensors),
+                first,
+                f"{listed}: {message}",
+            )
+        )
+    return out
 
 
 def _first(runs: list[OptimizerRun], k: int) -> dict[str, object]:

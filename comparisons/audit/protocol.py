@@ -38,7 +38,12 @@ result holds, per init, ``optimizer.INIT.before``, ``.grads`` and ``.after`` (st
 in document order, the run's dtype): the learner's parameters before each update, the gradient
 it was handed (manual/'s, at those parameters), and what it returned; and ``optimizer.hyper``
 (float64, by HYPER_NAMES, NaN where the learner's code has none), ``optimizer.source`` (int64,
-an index into SOURCES) and ``optimizer.label`` (0-d text: the function or class audited).
+an index into SOURCES), ``optimizer.label`` (0-d text: the function or class audited) and
+``optimizer.changed`` (int64, inits in the job's order x tensors x CHANGED_WIDTH): for each tensor
+the update gave back in another shape than it was handed, the step (0-based), 1 where it is the
+tensor's own update broadcast (constant along the axes its shape lacks) and the shape given back
+(-1 padded); -1 throughout for every other tensor. The run stops at such a step, its rows NaN from
+there on.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ import numpy as np
 from manual.batch.training import batch_rows
 
 __all__ = [
+    "CHANGED",
+    "CHANGED_WIDTH",
     "ERROR",
     "EXTRAS",
     "HYPER",
@@ -88,6 +95,8 @@ OPTIMIZER_VALUES = ("before", "grads", "after")
 HYPER_NAMES = ("learning_rate", "momentum", "beta_1", "beta_2", "epsilon", "rho")
 SOURCES = ("", "yours", "given", "usual")
 HYPER, SOURCE, LABEL = "optimizer.hyper", "optimizer.source", "optimizer.label"
+CHANGED = "optimizer.changed"
+CHANGED_WIDTH = 6  # the step, whether broadcast, and the first four sizes of the shape given back
 
 
 def make_job(

@@ -191,7 +191,7 @@ def write_result(path: str, result: dict[str, Any]) -> None:
             for what, values in outcome.items()
         } | {
             name: np.asarray(result[name])
-            for name in (*protocol.EXTRAS, protocol.HYPER, protocol.SOURCE, protocol.LABEL)
+            for name in (*protocol.EXTRAS, protocol.HYPER, protocol.SOURCE, protocol.LABEL, protocol.CHANGED)
             if name in result
         }
     with open(path, "wb") as handle:

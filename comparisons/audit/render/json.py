@@ -84,6 +84,7 @@ def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
         "dtype": result.dtype,
         "steps": result.steps,
         "inits": result.inits,
+        "reshaped": result.reshaped,  # {"init", "step"} where an update first changed a shape: the runs end there
         "threshold": result.threshold,
         "distance": result.distance if math.isfinite(result.distance) else None,  # None: NaN or infinite updates
         "keras_distance": None if math.isnan(result.keras) else result.keras,  # None: not run (no convention found)

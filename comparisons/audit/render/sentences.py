@@ -191,6 +191,16 @@ def optimizer_headline(result: OptimizerAudit) -> str:
         )
     if result.convention is not None:
         return f"DIVERGED: {where} is {result.described}, but with the findings below ({under})"
+    if result.reshaped is not None:
+        at = f"init {result.reshaped['init']}, step {result.reshaped['step']}"
+        judged = (
+            "no update before it to judge"
+            if not result.steps
+            else f"the updates before it are {result.described}"
+            if result.distance <= result.threshold
+            else f"the nearest convention before it, {result.described}, is {result.distance:.3g} away at its worst"
+        )
+        return f"DIVERGED: {where} gave a tensor back in another shape at {at}; {judged} ({under})"
     return (
         f"DIVERGED: {where} is none of {result.optimizer}'s conventions; the nearest, {result.described}, is "
         f"{result.distance:.3g} away at its worst update ({under})"
