@@ -22,14 +22,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comparisons.audit import optimizer_verdict
-from comparisons.audit.optimizer_audit import OptimizerAudit, audit_optimizer, optimizer_spec
+from comparisons.audit.optimizer_audit import KERAS_NAMES, OptimizerAudit, audit_optimizer, optimizer_spec
 from comparisons.audit.optimizer_verdict import OptimizerRun
 from comparisons.audit.render.json import optimizer_json
 from comparisons.audit.render.text import optimizer_text
 from comparisons.cli.main import main
 from comparisons.spec import Spec
+from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
+from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS
 from manual.batch.optimizer_bugs import OPTIMIZER_BUGS
+from manual.batch.optimizers import OptimizerConfig
+from manual.network import Architecture, from_document_order
 from tests.optimizer_files import (
     BOOK_ADAM,
     BOOK_RMSPROP,
@@ -495,3 +499,68 @@ def test_nan_updates_give_strict_json(folder: Path) -> None:
     out = optimizer_json(audit(folder, "dlai", "adam", source))
     assert out["verdict"] == "diverged"
     json.dumps(out, allow_nan=False)
+
+
+# Drawn at the verdict itself, no file: the network, the gradients' scale (zeros among them), the
+# hyperparameters and the form; the run is the form's own updates, each step's gradient drawn
+
+
+@st.composite
+def drawn_runs(draw: st.DrawFn) -> tuple[str, str, Architecture, OptimizerConfig, OptimizerRun]:
+    kind = draw(st.sampled_from(CLASS_KINDS))
+    bugs = [name for name, bug in OPTIMIZER_BUGS.items() if bug.optimizer == kind]
+    name = draw(st.sampled_from([*CONVENTIONS[kind], *bugs]))
+    sizes = tuple(draw(st.lists(st.integers(1, 5), min_size=2, max_size=4)))
+    arch = Architecture(sizes, ("linear",) * (len(sizes) - 1), "mean_squared_error")
+    beta_1 = draw(st.floats(0.5, 0.95))
+    beta_2 = draw(st.floats(0.9, 0.9999).filter(lambda b: abs(b - beta_1) > 1e-3))
+    config = OptimizerConfig(
+        KERAS_NAMES[kind],
+        10 ** draw(st.floats(-4, -1)),
+        momentum=beta_1 if kind == "momentum" else 0.0,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        rho=beta_2,
+        epsilon=draw(st.sampled_from([1e-8, 1e-7])),
+    )
+    steps = draw(st.integers(3, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    P = sum(int(np.prod(shape)) for _, shape in arch.shapes())
+    scale = 10.0 ** rng.uniform(draw(st.integers(-9, -1)), 1, size=(steps, P))  # tiny to large, per entry
+    grads = rng.normal(size=(steps, P)) * scale * (rng.random((steps, P)) > 0.2)  # a fifth exactly zero
+    form = CONVENTIONS[kind][name][0] if name in CONVENTIONS[kind] else OPTIMIZER_BUGS[name].form
+    optimizer = form(config, np.dtype("float64"))
+    before, after, w = [], [], rng.normal(size=P)
+    with np.errstate(all="ignore"):
+        for g in grads:
+            new = optimizer.apply(from_document_order(arch, w), from_document_order(arch, g))
+            before.append(w)
+            w = np.concatenate([new[key].ravel() for key, _ in arch.shapes()])
+            after.append(w)
+    return kind, name, arch, config, OptimizerRun("random", np.array(before), grads, np.array(after))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(drawn_runs())
+def test_any_network_and_gradient_scale_the_form_is_named(
+    case: tuple[str, str, Architecture, OptimizerConfig, OptimizerRun],
+) -> None:
+    """A convention is named; a mistake is found as its kind, or else its updates are, on these
+    gradients, another form's too (within the threshold: measured here, not assumed)."""
+    kind, name, arch, config, run = case
+    result = optimizer_verdict.judge(kind, config, arch, [run], {})
+    threshold = AUDIT_THRESHOLDS["float64"]
+
+    def reproduces(form: type) -> bool:
+        with np.errstate(all="ignore"):
+            d = relative_distance(run.after, optimizer_verdict.replay(form, config, arch, run), AUDIT_FLOOR)
+        return bool((np.nan_to_num(d, nan=np.inf) <= threshold).all())
+
+    same = {n for n, (form, _) in CONVENTIONS[kind].items() if reproduces(form)}
+    if name in CONVENTIONS[kind] or same:
+        assert (result.convention in same, result.findings) == (True, [])
+        return
+    kinds_found = {f.kind for f in result.findings}
+    also = {bug.kind for bug in OPTIMIZER_BUGS.values() if bug.optimizer == kind and reproduces(bug.form)}
+    assert result.convention is None
+    assert kinds_found == {OPTIMIZER_BUGS[name].kind} or kinds_found <= also, (name, kinds_found, also)
