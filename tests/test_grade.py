@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 import comparisons.audit.grade
@@ -45,6 +46,9 @@ def test_each_submission_is_graded_as_it_is_audited_alone(capsys: pytest.Capture
     for graded in grades:
         alone_status = main(["audit", graded["path"], "--problem", "regression", *EPOCHS, "--json"])
         alone = json.loads(capsys.readouterr().out)
+        score, feedback = graded.pop("score"), graded.pop("feedback")  # the gradebook's own, beside the audit
+        assert feedback.startswith(f"Score: {score['points']:g}/10.")
+        assert (score["points"] == 10) == (graded["verdict"] == "match")
         if alone_status == 2:
             assert graded == {"path": graded["path"], "verdict": "error", "error": alone["error"].split(": ", 1)[1]}
         else:
@@ -70,6 +74,11 @@ def test_a_hang_a_memory_hog_and_a_parse_error_are_graded_error(
     assert status == 0
     by_name = {Path(g["path"]).name: g for g in grades}
     assert by_name["alice.py"]["verdict"] == "match"
+    assert [g["score"]["points"] for g in grades] == [10 if Path(g["path"]).name == "alice.py" else 0 for g in grades]
+    assert by_name["garbled.py"].pop("feedback") == (
+        "Score: 0/10. Your code could not be graded: not valid Python: invalid syntax at line 2"
+    )
+    assert by_name["garbled.py"].pop("score")["reason"] == "error: not valid Python: invalid syntax at line 2"
     assert by_name["garbled.py"] == {
         "path": str(tmp_path / "garbled.py"),
         "verdict": "error",
@@ -78,6 +87,11 @@ def test_a_hang_a_memory_hog_and_a_parse_error_are_graded_error(
     assert by_name["hangs.py"]["error"].startswith("step did not finish within 3 s, stopped at init seed")
     assert by_name["hungry.py"]["error"] == (
         "step ran out of memory: the limit is 256 MiB (--memory) (epoch 1, step 1) (hungry.py line 4)"
+    )
+    # the student reads neither the grader's options nor its paths
+    assert by_name["hungry.py"]["feedback"] == (
+        "Score: 0/10. Your code could not be graded: step ran out of memory: the limit is 256 MiB "
+        "(epoch 1, step 1) (hungry.py line 4)"
     )
 
 
@@ -90,12 +104,35 @@ def test_the_gradebook(capsys: pytest.CaptureFixture[str], a_class: Path, tmp_pa
     assert "8 of 8 submissions graded (regression, float64, 5 epochs" in text
     assert sorted(p.name for p in out.iterdir()) == [".comparisons-gradebook", "grades.csv", "grades.html"]
     csv = (out / "grades.csv").read_text()
-    header, *rows = csv.splitlines()
-    assert header == "path,verdict,first_init,first_epoch,first_step,first_values,findings,known_bugs,error,convention"
+    header = csv.splitlines()[0]
+    assert header == (
+        "path,verdict,first_init,first_epoch,first_step,first_values,findings,known_bugs,error,convention,"
+        "score,max_score,reason,feedback"
+    )
+    rows = pd.read_csv(out / "grades.csv", dtype=str, keep_default_na=False).to_dict("records")
     assert len(rows) == 8
-    assert rows[4] == f"{a_class / 'erin.py'},error,,,,,,,not valid Python: expected ':' at line 4,"
-    assert rows[6].startswith(f"{a_class / 'ivan.py'},diverged,seed,1,2,w^1_12 w^1_21,")
-    assert "other-gradient: w^1_12; other-gradient: w^1_21,W1-indices-swapped," in rows[6]
+    assert rows[4] == {
+        "path": str(a_class / "erin.py"),
+        "verdict": "error",
+        **dict.fromkeys(["first_init", "first_epoch", "first_step", "first_values", "findings", "known_bugs"], ""),
+        "error": "not valid Python: expected ':' at line 4",
+        "convention": "",
+        "score": "0",
+        "max_score": "10",
+        "reason": "error: not valid Python: expected ':' at line 4",
+        "feedback": "Score: 0/10. Your code could not be graded: not valid Python: expected ':' at line 4",
+    }
+    ivan = rows[6]
+    assert (ivan["path"], ivan["verdict"], ivan["first_values"]) == (
+        str(a_class / "ivan.py"),
+        "diverged",
+        "w^1_12 w^1_21",
+    )
+    assert (ivan["findings"], ivan["known_bugs"]) == (
+        "other-gradient: w^1_12; other-gradient: w^1_21",
+        "W1-indices-swapped",
+    )
+    assert (ivan["score"], ivan["reason"]) == ("7.5", "diverged: 3 of 4 groups right; wrong: W1 (other-gradient)")
     page = (out / "grades.html").read_text()
     assert "<tr><td>diverged</td><td>5</td></tr>" in page
     assert "<tr><td>other-gradient</td><td>1</td></tr>" in page
@@ -134,7 +171,7 @@ def test_an_interrupted_run_keeps_what_finished(
     argv = ["grade", str(a_class), "--problem", "regression", *EPOCHS, "--out", str(out), "--jobs", "1"]
     assert main(argv) == 130
     assert "interrupted; the gradebook holds the 2 submissions that finished" in capsys.readouterr().err
-    assert len((out / "grades.csv").read_text().splitlines()) == 3
+    assert len(pd.read_csv(out / "grades.csv")) == 2
     assert "Interrupted: these are the submissions that finished." in (out / "grades.html").read_text()
 
 
@@ -169,14 +206,16 @@ def test_a_class_of_optimizers_is_graded_by_convention(capsys: pytest.CaptureFix
     by_name = {Path(g["path"]).name: g for g in grades}
     assert (by_name["alice.py"]["verdict"], by_name["alice.py"]["convention"]) == ("match", "textbook")
     assert [f["kind"] for f in by_name["bob.py"]["diagnosis"]["findings"]] == ["epsilon-placement"]
+    assert by_name["carol.py"].pop("score")["points"] == 0
+    assert by_name["carol.py"].pop("feedback").startswith("Score: 0/10. Your code could not be graded: defines no")
+    assert (by_name["alice.py"]["score"]["points"], by_name["bob.py"]["score"]["points"]) == (10, 10 * 0 / 4)
     assert by_name["carol.py"] == {
         "path": str(tmp_path / "carol.py"),
         "verdict": "error",
         "error": "defines no function 'update_parameters_with_adam'",
     }
-    csv = (tmp_path / "book" / "grades.csv").read_text().splitlines()
-    assert csv[1].startswith(f"{tmp_path / 'alice.py'},match,")
-    assert csv[1].endswith(",textbook")
+    alice = pd.read_csv(tmp_path / "book" / "grades.csv", dtype=str, keep_default_na=False).to_dict("records")[0]
+    assert (alice["path"], alice["verdict"], alice["convention"]) == (str(tmp_path / "alice.py"), "match", "textbook")
     assert main(["grade", str(tmp_path), "--contract", "dlai", "--problem", "regression"]) == 2
     said = "--problem: an optimizer is audited on a network built for it (every hyperparameter matters there)\n"
     assert capsys.readouterr().err.endswith(said)

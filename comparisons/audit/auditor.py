@@ -264,6 +264,7 @@ def audit(
         notebook=notebook,
         traces=traces,
         notes=notes,
+        tensors=[key for key, _ in arch.shapes()],
         functions={"step": contract.func}
         if contract.kind == "step"
         else {"forward": contract.forward, "update": contract.update},

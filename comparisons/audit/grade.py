@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from comparisons.audit.auditor import audit, check_auditable
 from comparisons.audit.isolation import stop_all_children
-from comparisons.audit.keras_steps import AuditSpec, keras_side
+from comparisons.audit.keras_steps import AuditSpec, arch_of, keras_side
 from comparisons.audit.model import Audit, Contract
 from comparisons.audit.optimizer_audit import OptimizerAudit, OptimizerJob
+from comparisons.audit.render.feedback import error_feedback, feedback
 from comparisons.audit.render.html import gradebook_html
-from comparisons.audit.render.tables import grades_csv
+from comparisons.audit.render.tables import final_grades_csv, grades_csv
+from comparisons.audit.rubric import DEFAULT_RUBRIC, Rubric
+from comparisons.audit.scores import Score, error_score, score
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
 
@@ -36,6 +39,8 @@ class Grade:
     path: str
     audit: Audit | OptimizerAudit | None  # None: an error
     error: str | None = None
+    score: Score | None = None  # the rubric's
+    feedback: str = ""  # what the student reads (comparisons.audit.render.feedback)
 
     @property
     def verdict(self) -> str:
@@ -72,6 +77,27 @@ def _one(
     memory: int,
     sandboxed: bool,
     optimizer: OptimizerJob | None = None,
+    rubric: Rubric = DEFAULT_RUBRIC,
+) -> Grade:
+    graded = _audited(path, contract, base, inits, timeout, memory, sandboxed, optimizer)
+    if graded.audit is not None:
+        scored = score(graded.audit, graded.audit.tensors, rubric)
+        return replace(graded, score=scored, feedback=feedback(graded.audit, scored, rubric))
+    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
+    tensors = [key for key, _ in arch.shapes()]
+    scored = error_score(graded.error or "", tensors, rubric, optimizer is None and base.is_document)
+    return replace(graded, score=scored, feedback=error_feedback(graded.error or "", scored))
+
+
+def _audited(
+    path: Path,
+    contract: Contract,
+    base: AuditSpec,
+    inits: list[str],
+    timeout: float,
+    memory: int,
+    sandboxed: bool,
+    optimizer: OptimizerJob | None,
 ) -> Grade:
     try:
         if optimizer is not None:
@@ -98,6 +124,7 @@ def grade(
     each: Callable[[Grade], None] = lambda grade: None,
     sandboxed: bool = False,
     optimizer: OptimizerJob | None = None,
+    rubric: Rubric = DEFAULT_RUBRIC,
 ) -> tuple[list[Grade], bool]:
     """Every submission's grade, in the order given; and whether the run was interrupted
     (then the grades are those that finished). ``sandboxed``: each in bubblewrap. ``optimizer``:
@@ -111,7 +138,8 @@ def grade(
     interrupted = False
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future[Grade], Path] = {
-        pool.submit(_one, path, contract, base, inits, timeout, memory, sandboxed, optimizer): path for path in paths
+        pool.submit(_one, path, contract, base, inits, timeout, memory, sandboxed, optimizer, rubric): path
+        for path in paths
     }
     try:
         pending = set(futures)
@@ -137,10 +165,14 @@ def _bar(done: int, total: int, width: int = 30) -> str:
     return f"grading [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
 
 
-def write_gradebook(out: Path, grades: list[Grade], settings: str, interrupted: bool) -> None:
+def write_gradebook(out: Path, grades: list[Grade], settings: str, interrupted: bool, otter: bool = False) -> None:
+    """grades.csv and grades.html; with ``otter``, Otter-Grader's final_grades.csv beside them."""
+
     def write(staging: Path) -> None:
         (staging / "grades.csv").write_text(grades_csv(grades), encoding="utf-8")
         (staging / "grades.html").write_text(gradebook_html(grades, settings, interrupted), encoding="utf-8")
+        if otter:
+            (staging / "final_grades.csv").write_text(final_grades_csv(grades), encoding="utf-8")
 
     write_folder(out, MARKER, "gradebook", write)
 

@@ -12,6 +12,7 @@ from comparisons.audit.layouts import DEFAULT_LAYOUT
 from comparisons.audit.render.html import audit_html
 from comparisons.audit.render.json import audit_json
 from comparisons.audit.render.text import audit_text
+from comparisons.audit.scored import Scored
 from comparisons.notebook import NotebookCode
 
 __all__ = ["DEFAULT_MEMORY_MIB", "Audit", "AuditRun", "Contract", "Divergence"]
@@ -74,7 +75,7 @@ class AuditRun:
 
 
 @dataclass(frozen=True)
-class Audit:
+class Audit(Scored):
     path: str
     func: str
     problem: str
@@ -92,6 +93,7 @@ class Audit:
     layout: str = "keras"
     # per init, per step: "distance" (the largest over the loss and every parameter), "user_loss", "keras_loss"
     traces: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    tensors: list[str] = field(default_factory=list)  # the network's, in order: W1, b1, ... (the rubric's groups)
 
     def __str__(self) -> str:
         return audit_text(self)

@@ -29,6 +29,7 @@ from comparisons.audit.optimizer_verdict import OptimizerRun, judge, shape_findi
 from comparisons.audit.render.html import optimizer_html
 from comparisons.audit.render.json import optimizer_json
 from comparisons.audit.render.text import optimizer_text
+from comparisons.audit.scored import Scored
 from comparisons.data import synthetic_data
 from comparisons.errors import InputError
 from comparisons.notebook import NotebookCode
@@ -91,7 +92,7 @@ def optimizer_context(spec: Spec) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class OptimizerAudit:
+class OptimizerAudit(Scored):
     path: str
     label: str  # the learner's function or class
     optimizer: str  # sgd, momentum, adam, rmsprop, adagrad
@@ -111,6 +112,7 @@ class OptimizerAudit:
     findings: list[Finding] = field(default_factory=list)
     notebook: NotebookCode | None = None
     reshaped: dict[str, Any] | None = None  # where an update first gave a tensor back in another shape
+    tensors: list[str] = field(default_factory=list)  # the network's, in order: W1, b1, ... (the rubric's groups)
 
     def __str__(self) -> str:
         return optimizer_text(self)
@@ -230,6 +232,7 @@ def audit_optimizer(
         verdict.findings,
         notebook,
         shapes[0].first if shapes else None,
+        [key for key, _ in arch.shapes()],
     )
 
 

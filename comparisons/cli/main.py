@@ -230,6 +230,7 @@ def _grade(args: argparse.Namespace) -> int:
     from comparisons.audit.grade import check_gradebook_folder, grade, submissions, write_gradebook
     from comparisons.audit.render.json import grade_json
     from comparisons.audit.render.text import grades_text
+    from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric
 
     optimizer = _optimizer_job(args) if args.contract in ("dlai", "class") else None
     if optimizer is None:
@@ -241,6 +242,9 @@ def _grade(args: argparse.Namespace) -> int:
     base = audit_spec(args) if optimizer is None else optimizer.spec
     inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "grade")
+    rubric = read_rubric(Path(args.rubric)) if args.rubric is not None else DEFAULT_RUBRIC
+    if args.format == "otter" and args.out is None:
+        raise InputError("--format otter writes final_grades.csv into the gradebook: give --out DIR")
     progress = _progress(args.quiet or args.json)
     grades, interrupted = grade(
         paths,
@@ -253,6 +257,7 @@ def _grade(args: argparse.Namespace) -> int:
         progress=progress,
         sandboxed=args.sandbox,
         optimizer=optimizer,
+        rubric=rubric,
     )
     progress("")
     what = (
@@ -268,14 +273,15 @@ def _grade(args: argparse.Namespace) -> int:
         f"Keras's side with {numerics.describe(numerics.key())}"
     )
     if args.out is not None:
-        write_gradebook(Path(args.out), grades, settings, interrupted)
+        write_gradebook(Path(args.out), grades, settings, interrupted, otter=args.format == "otter")
     if args.json:
         for g in grades:
             print(json.dumps(grade_json(g)))
     else:
         print(grades_text(grades, len(paths), settings))
         if args.out is not None:
-            print(f"Gradebook written to {args.out}/: grades.csv and grades.html")
+            also = ", grades.html and final_grades.csv" if args.format == "otter" else " and grades.html"
+            print(f"Gradebook written to {args.out}/: grades.csv{also}")
     if interrupted:
         print(f"{PROG}: interrupted; the gradebook holds the {len(grades)} submissions that finished", file=sys.stderr)
         return 130

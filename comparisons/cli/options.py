@@ -367,6 +367,8 @@ OPTIONS = (
         default=By({"audit": False, "grade": True}),
         action=argparse.BooleanOptionalAction,
     ),
+    Option("--rubric", help="the points, a TOML file (README: the rubric; default: out of 10)", metavar="FILE.toml"),
+    Option("--format", help="otter: Otter's final_grades.csv too", default="gradebook", choices=["gradebook", "otter"]),
     Option("--json", help="print one JSON object", default=False, action="store_true"),
     Option(
         "--quiet",

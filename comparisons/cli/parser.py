@@ -65,7 +65,7 @@ COMMAND_OPTIONS: dict[str, tuple[str | Group, ...]] = {
     "report": (*_RUN, "--out", "--quiet"),
     "bench": _layout("--epochs --part --submissions --baseline --audit-file", _BENCH_NETWORK, "--json --quiet --debug"),
     "audit": ("target", "--cells", *_AUDIT, _OPTIMIZER),
-    "grade": (*_layout("paths --func --jobs --out --quiet"), *_AUDIT, _OPTIMIZER),
+    "grade": (*_layout("paths --func --jobs --out --format --rubric --quiet"), *_AUDIT, _OPTIMIZER),
     "formulas audit": _layout("file --json --no-cache --device --network", _own("--network"), "--debug"),
     "formulas derive": _layout("--network", _own("--network"), "--debug"),
     "cache": _layout("action --json --debug"),

@@ -94,9 +94,16 @@ def gradebook_html(grades: list[Grade], settings: str, interrupted: bool) -> str
             detail = html.escape(g.error or "")
         else:
             detail = f"<details><summary>details</summary><pre>{html.escape(str(g.audit))}</pre></details>"
-        rows.append(f"<tr>{cell(g.path)}{cell(g.verdict, g.verdict)}<td>{detail}</td></tr>")
+        told = f"<details><summary>feedback</summary><pre>{html.escape(g.feedback)}</pre></details>"
+        points = "" if g.score is None else f"{g.score.points:g}/{g.score.max_points:g}"
+        reason = "" if g.score is None else g.score.reason
+        rows.append(
+            f"<tr>{cell(g.path)}{cell(g.verdict, g.verdict)}{cell(points)}{cell(reason)}<td>{told}</td>"
+            f"<td>{detail}</td></tr>"
+        )
     note = "<p><b>Interrupted: these are the submissions that finished.</b></p>" if interrupted else ""
-    submissions = table(["submission", "verdict", "first divergence and diagnosis"], "\n" + "\n".join(rows) + "\n")
+    headers = ["submission", "verdict", "score", "why", "what the student reads", "first divergence and diagnosis"]
+    submissions = table(headers, "\n" + "\n".join(rows) + "\n")
     body = (
         f"<h1>Gradebook</h1><p>{html.escape(settings)}</p>{note}\n"
         + _counts("verdict", verdicts)

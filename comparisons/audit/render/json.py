@@ -11,8 +11,9 @@ if TYPE_CHECKING:  # read, never built, here: the audit renders itself through t
     from comparisons.audit.grade import Grade
     from comparisons.audit.model import Audit
     from comparisons.audit.optimizer_audit import OptimizerAudit
+    from comparisons.audit.scores import Score
 
-__all__ = ["audit_json", "grade_json", "optimizer_json"]
+__all__ = ["audit_json", "grade_json", "optimizer_json", "score_json"]
 
 
 def audit_json(result: Audit) -> dict[str, Any]:
@@ -66,10 +67,32 @@ def audit_json(result: Audit) -> dict[str, Any]:
 
 
 def grade_json(grade: Grade) -> dict[str, Any]:
-    """One line of ``grade --json``: the submission's audit, or its error."""
+    """One line of ``grade --json``: the submission's audit, or its error; its score and feedback."""
+    scored = {"score": None if grade.score is None else score_json(grade.score), "feedback": grade.feedback}
     if grade.audit is None:
-        return {"path": grade.path, "verdict": "error", "error": grade.error}
-    return {"path": grade.path, **grade.audit.to_json()}
+        return {"path": grade.path, "verdict": "error", "error": grade.error, **scored}
+    return {"path": grade.path, **grade.audit.to_json(), **scored}
+
+
+def score_json(score: Score) -> dict[str, Any]:
+    return {
+        "points": score.points,
+        "max_points": score.max_points,
+        "reason": score.reason,
+        "deducted": score.deducted,
+        "groups": [
+            {
+                "group": g.group,
+                "name": g.label,
+                "points": g.points,
+                "max_points": g.max_points,
+                "right": g.right,
+                "findings": g.kinds,
+                "visibility": g.visibility,
+            }
+            for g in score.groups
+        ],
+    }
 
 
 def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def grades_text(grades: list[Grade], submissions: int, settings: str) -> str:
     lines = []
     for g in grades:
         detail = g.error if g.audit is None else ", ".join(dict.fromkeys(f.kind for f in g.audit.findings))
-        lines.append(f"{g.path:<{width}}  {g.verdict:<8}  {detail}".rstrip())
+        points = "" if g.score is None else f"{g.score.points:g}/{g.score.max_points:g}"
+        lines.append(f"{g.path:<{width}}  {g.verdict:<8}  {points:>7}  {detail}".rstrip())
     counts = {v: sum(g.verdict == v for g in grades) for v in ("match", "diverged", "error")}
     lines.append(
         f"{len(grades)} of {submissions} submissions graded ({settings}): "
