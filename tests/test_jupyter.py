@@ -45,6 +45,15 @@ def test_audit_step_runs_a_function_and_renders_it() -> None:
         repr(result)
         == "<Audit diverged: <notebook>:step_without_b2, regression, float64, inits ['seed', 'random', 'keras']>"
     )
+    # what an nbgrader autograded cell returns: the default rubric's points, out of 10
+    assert (result.score, result.max_score) == (7.5, 10.0)
+    assert result.feedback.splitlines()[:4] == [
+        "Score: 7.5/10. Your code's updates differ from Keras's; the findings below say where.",
+        "Right: hidden weights (W1), hidden biases (b1), output weights (W2).",
+        "To check:",
+        "- output bias (b2): b_21 (b2[0]): never updated, though the gradient is not zero; the update line is "
+        "missing, or writes into another parameter",
+    ]
 
 
 def test_audit_step_diagnoses_a_network_of_ones_own_and_shows_the_finding() -> None:
@@ -124,6 +133,7 @@ def test_audit_optimizer_names_a_convention_and_renders_it() -> None:
         adam["update_parameters_with_adam"], initialize=adam["initialize_adam"], init="random", epochs=2
     )
     assert (result.verdict, result.convention, result.findings) == ("match", "textbook", [])
+    assert (result.score, result.max_score) == (10.0, 10.0)
     assert result.to_json()["convention"] == "textbook"
     page = result._repr_html_()
     assert page.startswith('<div class="backprop-vs-keras"><p style="color:#070"><b>MATCH: &lt;notebook&gt;')
@@ -133,6 +143,7 @@ def test_audit_optimizer_names_a_convention_and_renders_it() -> None:
         slip["update_parameters_with_adam"], initialize=slip["initialize_adam"], init="random", epochs=2
     )
     assert [f.kind for f in wrong.findings] == ["epsilon-placement"]
+    assert (wrong.findings[0].parameters, wrong.score) == (["W1", "b1", "W2", "b2"], 0.0)  # every tensor's epsilon
     assert "<li><b>epsilon-placement</b> (first at init random, step 1)" in wrong._repr_html_()
 
 
