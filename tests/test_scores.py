@@ -7,6 +7,7 @@ and tests/test_autograder.py score real audits end to end.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,7 @@ def test_otters_final_grades() -> None:
     half = score(Result(findings=[finding("scaled", "W1", "b1")]), DOCUMENT)  # type: ignore[arg-type]
     failed = error_score("not valid Python", DOCUMENT)
     grades = [Grade("a.py", None, None, match), Grade("b.py", None, None, half), Grade("c.py", None, "x", failed)]
-    table = pd.read_csv(pd.io.common.StringIO(final_grades_csv(grades)))
+    table = pd.read_csv(io.StringIO(final_grades_csv(grades)))
     assert list(table.columns) == ["file", "W1", "W2", "b1", "b2", "percent_correct"]
     assert table.to_dict("list") == {
         "file": ["a.py", "b.py", "c.py"],
