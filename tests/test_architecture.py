@@ -164,6 +164,7 @@ LAYERS = [
     {"cli.parser"},
     {"cli.specs"},
     {"cli.text"},
+    {"cli.grading"},
     {"cli.main"},
     {"cli"},
     {"__main__", "__init__", "audit", "formulas", "render", "audit.render"},

@@ -197,7 +197,7 @@ _SHEET = {"network": None, "layers": None, "activations": None, "loss": "mean_sq
             _AUDIT
             | _OPTIMIZER
             | {"paths": ["a.py"], "func": "step", "jobs": os.cpu_count() or 1, "out": None, "quiet": False}
-            | {"sandbox": True},
+            | {"sandbox": True, "format": "gradebook", "rubric": None},
             id="grade",
         ),
         pytest.param(
