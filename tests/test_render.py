@@ -44,13 +44,25 @@ RENDERERS = {
     ("a graded class", "html"): "audit.render.html.gradebook_html",
     ("a graded class", "csv"): "audit.render.tables.grades_csv",
     ("a graded submission", "json"): "audit.render.json.grade_json",
+    ("a graded submission", "gradescope"): "audit.render.json.gradescope_json",
+    ("a graded class", "otter"): "audit.render.tables.final_grades_csv",
+    ("a score", "json"): "audit.render.json.score_json",
+    ("a score", "student text"): "audit.render.feedback.feedback",
+    ("a score of an error", "student text"): "audit.render.feedback.error_feedback",
     ("a sheet's audit", "text"): "formulas.render.sheet_text",
     ("a sheet's audit", "json"): "formulas.render.sheet_json",
     ("a page's audit", "text"): "formulas.render.page_text",
     ("a page's audit", "json"): "formulas.render.page_json",
 }
 # what the renderers are built from: HTML pieces, aligned columns, and the sentences shared by formats
-PIECES = {"render.page", "render.columns", "render.plots.png_base64", "render.sentences", "audit.render.sentences"}
+PIECES = {
+    "render.page",
+    "render.columns",
+    "render.plots.png_base64",
+    "render.sentences",
+    "audit.render.sentences",
+    "audit.render.feedback.student_text",  # a message with the grading machine taken out
+}
 
 
 def _renderer_modules() -> list[str]:

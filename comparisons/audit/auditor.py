@@ -33,6 +33,7 @@ from comparisons.audit.known_bugs import find_known_bugs
 from comparisons.audit.layouts import DEFAULT_LAYOUT, LAYOUTS, W_SHAPES
 from comparisons.audit.model import DEFAULT_MEMORY_MIB, Audit, AuditRun, Contract
 from comparisons.audit.network_diagnosis import diagnose_network
+from comparisons.audit.sandbox import Sandboxing
 from comparisons.cells import read_notebook
 from comparisons.errors import InputError
 from comparisons.notebook import NotebookCode, NotebookError, definitions, functions_defined
@@ -160,7 +161,7 @@ def audit(
     memory: int | None = DEFAULT_MEMORY_MIB,
     known_bugs: bool = True,
     functions: dict[str, Callable[..., Any]] | None = None,
-    sandboxed: bool = False,
+    sandboxed: Sandboxing = False,
     cells: tuple[int, int] | None = None,
 ) -> Audit:
     """Audit the user's code in ``path`` (a .py file or a notebook; ``contract`` a Contract, or
@@ -182,7 +183,7 @@ def audit(
         check_auditable(base, contract)
     if sandboxed and functions is not None:
         raise InputError("functions given in this process cannot run in the sandbox: give their file")
-    if sandboxed and sandbox.problem() is not None:
+    if sandboxed is True and sandbox.problem() is not None:
         raise InputError(str(sandbox.problem()))
     notes: list[str] = []
     notebook, candidates = None, None

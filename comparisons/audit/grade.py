@@ -24,6 +24,7 @@ from comparisons.audit.render.feedback import error_feedback, feedback
 from comparisons.audit.render.html import gradebook_html
 from comparisons.audit.render.tables import final_grades_csv, grades_csv
 from comparisons.audit.rubric import DEFAULT_RUBRIC, Rubric
+from comparisons.audit.sandbox import Sandboxing
 from comparisons.audit.scores import Score, error_score, score
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
@@ -75,7 +76,7 @@ def _one(
     inits: list[str],
     timeout: float,
     memory: int,
-    sandboxed: bool,
+    sandboxed: Sandboxing,
     optimizer: OptimizerJob | None = None,
     rubric: Rubric = DEFAULT_RUBRIC,
 ) -> Grade:
@@ -96,7 +97,7 @@ def _audited(
     inits: list[str],
     timeout: float,
     memory: int,
-    sandboxed: bool,
+    sandboxed: Sandboxing,
     optimizer: OptimizerJob | None,
 ) -> Grade:
     try:
@@ -122,7 +123,7 @@ def grade(
     jobs: int,
     progress: Callable[[str], None],
     each: Callable[[Grade], None] = lambda grade: None,
-    sandboxed: bool = False,
+    sandboxed: Sandboxing = False,
     optimizer: OptimizerJob | None = None,
     rubric: Rubric = DEFAULT_RUBRIC,
 ) -> tuple[list[Grade], bool]:

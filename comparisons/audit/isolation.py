@@ -22,13 +22,14 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from comparisons.audit import limits, protocol, sandbox, worker
+from comparisons.audit.sandbox import Sandboxing
 from comparisons.errors import InputError
 
 __all__ = ["stop_all_children", "user_runs"]
 
 
 def user_runs(
-    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None, sandboxed: bool = False
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int | None, sandboxed: Sandboxing = False
 ) -> dict[str, Any]:
     """Run the user's step, free and teacher-forced; ``memory`` None: in this process (tests)."""
     if memory is None:
@@ -103,7 +104,7 @@ def _tail(handle: BinaryIO, limit: int = 4096) -> list[str]:
 
 
 def _isolated(
-    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int, sandboxed: bool
+    path: Path, func: str, job: dict[str, Any], timeout: float, memory: int, sandboxed: Sandboxing
 ) -> dict[str, Any]:
     """The user's code in a child process: an empty working folder, a minimal environment, the
     job on stdin (closed before user code runs), limits on memory, CPU time, file size, open
@@ -118,7 +119,23 @@ def _isolated(
             answer.write_bytes(b"")
         cpu = str(int(timeout) + 2)  # the CPU limit backs up the wall-clock one
         launch = [sys.executable, "-m", protocol.WORKER]
-        if sandboxed:
+        uid_alone = sandboxed == sandbox.UID_ALONE
+        if uid_alone:
+            if os.geteuid() != 0:
+                raise InputError("a uid of its own for each submission needs the grader to run as root")
+            own = sandbox.child_uid()
+            work.chmod(0o711)  # the child may reach its two answers and its copy, and list nothing
+            for answer in (result, progress):
+                answer.chmod(0o666)
+            (work / "cwd").chmod(0o777)
+            copy = work / "submission"
+            copy.mkdir(mode=0o711)
+            shutil.copyfile(path, copy / path.name)
+            (copy / path.name).chmod(0o644)
+            job = job | {"path": str(copy / path.name)}
+            command = [*launch, str(result), str(progress), str(memory), cpu, str(own)]
+            cwd = work / "cwd"
+        elif sandboxed:
             for answer in (result, progress):
                 answer.chmod(0o666)  # the child may run as a uid of its own; the folder around them stays ours alone
             names = {"result.npz": result, "progress": progress}
@@ -159,10 +176,12 @@ def _isolated(
                 ) from None
             finally:
                 _kill_group(child)
+                if uid_alone:
+                    _kill_uid(own)
                 with _LIVE_LOCK:
                     _LIVE.discard(child)
             lines = _tail(stderr)
-        if sandboxed:
+        if sandboxed is True:
             returncode = sandbox.exit_status(returncode)
         if returncode != 0:
             if any("MemoryError" in line for line in lines[-3:]):
@@ -171,7 +190,17 @@ def _isolated(
                 raise InputError(f"{path}: running it {_SIGNALS[returncode]} (exit status {returncode})")
             last = worker.one_line((lines or ["no message"])[-1])
             raise InputError(f"{path}: running it ended the process (exit status {returncode}): {last}")
-        return _read_result(path, result, job)
+        outcome = _read_result(path, result, job)
+        if uid_alone and protocol.ERROR in outcome:  # the copy's path, as the learner named the file
+            outcome[protocol.ERROR] = outcome[protocol.ERROR].replace(job["path"], str(path))
+        return outcome
+
+
+def _kill_uid(uid: int) -> None:
+    """Every process of the child's own uid: one that left its process group (setsid, a double
+    fork) dies too. ``kill -9 -1`` run as that uid signals all it may, its uid's, itself included."""
+    kill = shutil.which("kill", path=os.defpath) or "/bin/kill"
+    subprocess.run([kill, "-9", "-1"], user=uid, group=uid, extra_groups=[], env=_CHILD_ENV, check=False, timeout=30)
 
 
 def _send(child: subprocess.Popen[bytes], job: bytes) -> None:

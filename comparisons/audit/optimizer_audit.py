@@ -29,6 +29,7 @@ from comparisons.audit.optimizer_verdict import OptimizerRun, judge, shape_findi
 from comparisons.audit.render.html import optimizer_html
 from comparisons.audit.render.json import optimizer_json
 from comparisons.audit.render.text import optimizer_text
+from comparisons.audit.sandbox import Sandboxing
 from comparisons.audit.scored import Scored
 from comparisons.data import synthetic_data
 from comparisons.errors import InputError
@@ -146,7 +147,7 @@ class OptimizerJob:
     given: dict[str, float]
     class_name: str | None = None
 
-    def run(self, path: Path, inits: list[str], timeout: float, memory: int, sandboxed: bool) -> OptimizerAudit:
+    def run(self, path: Path, inits: list[str], timeout: float, memory: int, sandboxed: Sandboxing) -> OptimizerAudit:
         return audit_optimizer(
             path, self.contract, self.kind, self.spec, inits, self.given, self.class_name, timeout, memory, sandboxed
         )
@@ -162,7 +163,7 @@ def audit_optimizer(
     class_name: str | None = None,
     timeout: float = 60.0,
     memory: int | None = DEFAULT_MEMORY_MIB,
-    sandboxed: bool = False,
+    sandboxed: Sandboxing = False,
     cells: tuple[int, int] | None = None,
     functions: dict[str, Any] | None = None,
     keras: bool = True,

@@ -37,7 +37,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover  # Python 3.10: tomllib's backport
     import tomli as tomllib
 
-__all__ = ["DEFAULT_RUBRIC", "FINDING_KINDS", "VISIBILITIES", "Group", "Rubric", "read_rubric"]
+__all__ = ["DEFAULT_RUBRIC", "FINDING_KINDS", "VISIBILITIES", "Group", "Rubric", "read_rubric", "read_rubric_text"]
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, for each test
 # findings that name no parameter: the updates may all be right, and the run is still not Keras's
@@ -91,15 +91,24 @@ _TOP = {"total", "verdict", "show_values", "visibility", "groups", "deductions"}
 def read_rubric(path: Path) -> Rubric:
     """The rubric in a TOML file; anything it cannot mean is one line naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InputError(f"{path}: cannot read the rubric: {error.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise InputError(f"{path}: not a TOML rubric: {error}") from None
+    return read_rubric_text(text, str(path))
+
+
+def read_rubric_text(text: str, where: str) -> Rubric:
+    """The rubric in TOML text; ``where``: what a message names it by."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"{where}: not a TOML rubric: {error}") from None
     try:
         return _rubric(data)
     except InputError as error:
-        raise InputError(f"{path}: {str(error).removeprefix('rubric: ')}") from None
+        raise InputError(f"{where}: {str(error).removeprefix('rubric: ')}") from None
 
 
 def _rubric(data: dict[str, Any]) -> Rubric:

@@ -43,6 +43,8 @@ __all__ = [
     "RESULTS",
     "SUBMISSION",
     "TMP_MIB",
+    "UID_ALONE",
+    "Sandboxing",
     "available",
     "child_uid",
     "exit_status",
@@ -56,6 +58,11 @@ INSTALL = "apt-get install bubblewrap (Debian, Ubuntu) or dnf install bubblewrap
 _FIRST_UID, _UIDS = 1_610_000_000, 100_000
 _uids = itertools.count()
 _uids_lock = threading.Lock()
+# How a submission's process is kept apart: True, in bubblewrap; UID_ALONE, without it (a container
+# with no user namespaces, Gradescope's) but as a uid of its own, where the grader runs as root,
+# everything of that uid killed when it ends; False, the process limits alone
+UID_ALONE = "uid"
+Sandboxing = bool | str
 SUBMISSION = "/run/submission"  # where the child finds the submission (read-only)
 RESULTS = "/run/audit"  # the result and progress files, the only files outside /tmp it may write
 # its /tmp, also its working folder: a tmpfs, gone when it ends; twice the file-size limit, so one

@@ -19,9 +19,11 @@ from comparisons.spec import INITS
 from reference import numerics
 
 if TYPE_CHECKING:  # built where an optimizer is audited, with the audit's modules
+    from comparisons.audit.keras_steps import AuditSpec
     from comparisons.audit.optimizer_audit import OptimizerJob
+    from comparisons.audit.rubric import Rubric
 
-__all__ = ["audit_command", "grade_command", "progress_of"]
+__all__ = ["audit_command", "grade_command", "graded_with", "progress_of"]
 
 # the options that describe a learner's optimizer: the dlai and class contracts' only
 OPTIMIZER_FLAGS = frozenset({"optimizer", "momentum", "class", "beta1", "beta2", "epsilon", "rho"})
@@ -144,23 +146,37 @@ def _contract(args: argparse.Namespace, func: str) -> Contract:
     return Contract(args.contract, func, args.forward, args.update, args.layout)
 
 
-def grade_command(args: argparse.Namespace) -> int:
-    from comparisons.audit.grade import check_gradebook_folder, grade, submissions, write_gradebook
-    from comparisons.audit.render.json import grade_json
-    from comparisons.audit.render.text import grades_text
+def graded_with(args: argparse.Namespace) -> tuple[Contract, AuditSpec, list[str], OptimizerJob | None, Rubric]:
+    """What a submission is graded with: the contract, the spec, the inits, the learner's optimizer
+    (the dlai and class contracts), and the rubric, checked against the network's tensors."""
+    from comparisons.audit.keras_steps import arch_of
     from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric
 
     optimizer = _optimizer_job(args) if args.contract in ("dlai", "class") else None
     if optimizer is None:
         _refuse_optimizer_flags(args)
     contract = _contract(args, args.func) if optimizer is None else Contract()
+    base = audit_spec(args) if optimizer is None else optimizer.spec
+    inits = list(INITS) if args.init == "all" else [args.init]
+    rubric = read_rubric(Path(args.rubric)) if args.rubric is not None else DEFAULT_RUBRIC
+    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
+    try:
+        rubric.points([key for key, _ in arch.shapes()])
+    except InputError as error:
+        raise InputError(f"{args.rubric}: {str(error).removeprefix('rubric: ')}") from None
+    return contract, base, inits, optimizer, rubric
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    from comparisons.audit.grade import check_gradebook_folder, grade, submissions, write_gradebook
+    from comparisons.audit.render.json import grade_json
+    from comparisons.audit.render.text import grades_text
+
+    contract, base, inits, optimizer, rubric = graded_with(args)
     paths = submissions([Path(p) for p in args.paths])
     if args.out is not None:
         check_gradebook_folder(Path(args.out))
-    base = audit_spec(args) if optimizer is None else optimizer.spec
-    inits = list(INITS) if args.init == "all" else [args.init]
     _check_sandbox(args, "grade")
-    rubric = read_rubric(Path(args.rubric)) if args.rubric is not None else DEFAULT_RUBRIC
     if args.format == "otter" and args.out is None:
         raise InputError("--format otter writes final_grades.csv into the gradebook: give --out DIR")
     progress = progress_of(args.quiet or args.json)

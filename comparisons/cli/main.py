@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from comparisons.cli.autograder import gradescope_command, run_command
 from comparisons.cli.grading import audit_command, grade_command, progress_of
 from comparisons.cli.parser import COMMANDS, PROG, build_parser
 from comparisons.cli.specs import (
@@ -150,11 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": _bench,
         "audit": audit_command,
         "grade": grade_command,
+        "autograder gradescope": lambda args: gradescope_command(args, list(args_in)),
+        "autograder run": run_command,
         "formulas audit": _formulas_audit,
         "formulas derive": _formulas_derive,
         "cache": _cache,
     }
     try:
+        if command == "autograder":
+            action = args_in.pop(0) if args_in else ""
+            if action not in ("gradescope", "run"):
+                raise InputError(f"autograder needs an action, gradescope or run, not {action!r}")
+            command = f"autograder {action}"
         if command == "formulas":
             action = args_in.pop(0) if args_in else ""
             if action not in ("audit", "derive"):

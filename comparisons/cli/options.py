@@ -30,7 +30,8 @@ from reference import numerics
 __all__ = ["AUDIT", "OPTIONS", "RUN", "SHEETS", "SHEET_ACTIVATIONS", "By", "Derived", "Option"]
 
 RUN = ("check", "report")
-AUDIT = ("audit", "grade")
+# the commands that audit code: the autograder's zip grades with grade's options
+AUDIT = ("audit", "grade", "autograder gradescope")
 SHEETS = ("formulas audit", "formulas derive")
 SHEET_ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu")
 SHEET_LOSSES = ("mean_squared_error", "binary_crossentropy")
@@ -316,10 +317,11 @@ OPTIONS = (
             {
                 "report": "the report folder (replaced if it holds a report)",
                 "grade": "write grades.csv and grades.html there",
+                "autograder gradescope": "the autograder zip to write (for Gradescope's assignment settings)",
             }
         ),
-        metavar="DIR",
-        required=By({"report": True, "grade": False}),
+        metavar=By({("report", "grade"): "DIR", "autograder gradescope": "FILE.zip"}),
+        required=By({"report": True, "grade": False, "autograder gradescope": True}),
     ),
     Option(
         "--contract",
@@ -361,7 +363,7 @@ OPTIONS = (
             {
                 command: "run the code in bubblewrap: read-only files, no network, its own processes "
                 f"(default: {'yes' if command == 'grade' else 'no'}; --no-sandbox: the process limits only)"
-                for command in AUDIT
+                for command in ("audit", "grade")
             }
         ),
         default=By({"audit": False, "grade": True}),
@@ -369,6 +371,8 @@ OPTIONS = (
     ),
     Option("--rubric", help="the points, a TOML file (README: the rubric; default: out of 10)", metavar="FILE.toml"),
     Option("--format", help="otter: Otter's final_grades.csv too", default="gradebook", choices=["gradebook", "otter"]),
+    Option("--root", help="submission/ in, results/ out", default=Derived("$AUTOGRADER_ROOT, else /autograder")),
+    Option("--isolation", help="auto: bubblewrap, else a uid", default="auto", choices=["auto", "bubblewrap", "uid"]),
     Option("--json", help="print one JSON object", default=False, action="store_true"),
     Option(
         "--quiet",

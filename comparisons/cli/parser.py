@@ -14,7 +14,7 @@ __all__ = ["COMMANDS", "COMMAND_OPTIONS", "PROG", "Group", "build_parser"]
 PROG = "python -m comparisons"
 
 
-COMMANDS = ("check", "report", "bench", "audit", "grade", "formulas", "cache")
+COMMANDS = ("check", "report", "bench", "audit", "grade", "autograder", "formulas", "cache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,6 +51,12 @@ _AUDIT = _layout(
     _own("--problem", "--batch-size --rows"),
     "--dtype --order --init --epochs --lr --seed --timeout --memory --sandbox --json --no-cache --device --debug",
 )
+# what a submission is graded with, wherever it is graded: grade's options but where the files go
+_GRADED = _layout(
+    "--contract --forward --update --layout --problem",
+    _own("--problem", "--batch-size --rows"),
+    "--dtype --order --init --epochs --lr --seed --timeout --memory --no-cache --device --debug",
+)
 _OPTIMIZER = Group(
     "a learner's optimizer (--contract dlai or class)",
     ("--optimizer", "--momentum", "--class", "--beta1", "--beta2", "--epsilon", "--rho"),
@@ -66,6 +72,8 @@ COMMAND_OPTIONS: dict[str, tuple[str | Group, ...]] = {
     "bench": _layout("--epochs --part --submissions --baseline --audit-file", _BENCH_NETWORK, "--json --quiet --debug"),
     "audit": ("target", "--cells", *_AUDIT, _OPTIMIZER),
     "grade": (*_layout("paths --func --jobs --out --format --rubric --quiet"), *_AUDIT, _OPTIMIZER),
+    "autograder gradescope": (*_layout("--out --func --rubric"), *_GRADED, _OPTIMIZER),
+    "autograder run": _layout("--root --isolation --debug"),
     "formulas audit": _layout("file --json --no-cache --device --network", _own("--network"), "--debug"),
     "formulas derive": _layout("--network", _own("--network"), "--debug"),
     "cache": _layout("action --json --debug"),
@@ -82,6 +90,10 @@ _DESCRIPTIONS = {
     "under every init, and say which parameter's update is wrong and how.",
     "grade": "Audit a class's submissions (files, or folders of them) in one run, each in a process of its "
     "own, into a gradebook.",
+    "autograder gradescope": "Build a Gradescope autograder zip: setup.sh installs this project and bubblewrap, "
+    "run_autograder grades the submission with these options and writes results.json.",
+    "autograder run": "Grade the one submission in ROOT/submission and write ROOT/results/results.json "
+    "(what run_autograder runs on Gradescope).",
     "formulas audit": "Check a sheet of LaTeX gradient formulas, in the document's notation, against autodiff "
     "(tf.GradientTape and central finite differences) at many random points.",
     "formulas derive": "Print the correct formula sheet for a network, derived symbolically.",

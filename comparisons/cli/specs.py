@@ -104,13 +104,16 @@ def resolve(command: str, parsed: argparse.Namespace) -> Options:
     if unresolved("lr"):
         # None: the document's problem's own rate; the audit's and the grader's steps are plain SGD
         optimizer_audit = values.get("contract") in ("dlai", "class")  # a learner's optimizer: Keras's rate for it
-        stepped = command in ("audit", "grade") and not optimizer_audit  # a step's update is plain SGD
+        graded = ("audit", "grade", "autograder gradescope")
+        stepped = command in graded and not optimizer_audit  # a step's update is plain SGD
         optimizer = "sgd" if stepped else values.get("optimizer", "sgd")
         values["lr"] = DEFAULT_LEARNING_RATES[optimizer] if own or command == "bench" or optimizer_audit else None
     if unresolved("audit_file"):
         values["audit_file"] = os.path.relpath(_EXAMPLES / "notebook_regression.py")
     if unresolved("jobs"):
         values["jobs"] = os.cpu_count() or 1
+    if unresolved("root"):
+        values["root"] = os.environ.get("AUTOGRADER_ROOT") or "/autograder"
     return Options(command, given, values)
 
 

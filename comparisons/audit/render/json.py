@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from comparisons.audit.render.feedback import student_text
+from comparisons.audit.scores import tensor_of
 from reference import numerics
 
 if TYPE_CHECKING:  # read, never built, here: the audit renders itself through this package
@@ -13,7 +15,7 @@ if TYPE_CHECKING:  # read, never built, here: the audit renders itself through t
     from comparisons.audit.optimizer_audit import OptimizerAudit
     from comparisons.audit.scores import Score
 
-__all__ = ["audit_json", "grade_json", "optimizer_json", "score_json"]
+__all__ = ["audit_json", "grade_json", "gradescope_json", "optimizer_json", "score_json"]
 
 
 def audit_json(result: Audit) -> dict[str, Any]:
@@ -113,4 +115,49 @@ def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
         "keras_distance": None if math.isnan(result.keras) else result.keras,  # None: not run (no convention found)
         "hyperparameters": {name: {"value": value, "source": source} for name, (value, source) in result.hyper.items()},
         "diagnosis": {"findings": [f.as_json() for f in result.findings]},
+    }
+
+
+def gradescope_json(grade: Grade, verdict_points: float) -> dict[str, Any]:
+    """Gradescope's results.json (gradescope-autograders.readthedocs.io, specs, "Output format"):
+    the score, the student's feedback, one test per rubric group (its points, visibility, and what
+    names it), a test for the verdict's points where the rubric has them and one for its deductions;
+    stdout, the audit's full text, for instructors only."""
+    score = grade.score
+    assert score is not None
+    tests = []
+    for g in score.groups:
+        if g.right:
+            said = "right: every update agrees with Keras's, step by step"
+        elif grade.audit is None:
+            said = f"not graded: {student_text(grade.error or '')}"
+        else:
+            naming = [f for f in grade.audit.findings if g.group in {tensor_of(p) for p in f.parameters}]
+            said = "\n".join(f"{f.kind}: {student_text(f.message)}" for f in naming) or (
+                "off at a step from Keras's state (the first difference says where)"
+            )
+        tests.append(_test(g.label, g.points, g.max_points, said, g.visibility))
+    if verdict_points:
+        matched = grade.verdict == "match"
+        said = "a match: every update and loss is Keras's" if matched else "not a match"
+        tests.append(_test("the verdict", verdict_points if matched else 0.0, verdict_points, said, "visible"))
+    if score.deducted:
+        tests.append(_test("deductions", -score.deducted, 0.0, score.reason.rsplit("; ", 1)[-1], "visible"))
+    return {
+        "score": score.points,
+        "output": grade.feedback,
+        "output_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def _test(name: str, points: float, max_points: float, output: str, visibility: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "score": points,
+        "max_score": max_points,
+        "status": "passed" if points >= max_points else "failed",
+        "output": output,
+        "visibility": visibility,
     }
