@@ -226,3 +226,26 @@ def test_otters_final_grades() -> None:
         "b2": [2.5, 2.5, 0.0],
         "percent_correct": [1.0, 0.5, 0.0],
     }
+
+
+def test_results_json_has_a_test_for_the_verdict_and_one_for_deductions() -> None:
+    import json as json_
+
+    import jsonschema
+
+    from comparisons.audit.render.json import gradescope_json
+
+    schema = json_.loads((Path(__file__).with_name("gradescope_results.schema.json")).read_text())
+    rubric = Rubric(verdict=2.0, visibility="hidden")
+    result = Result(findings=[finding("forward"), finding("sign", "b_21")])
+    scored = score(result, DOCUMENT, rubric)  # type: ignore[arg-type]
+    graded = Grade("a.py", result, None, scored, "feedback")  # type: ignore[arg-type]
+    results = gradescope_json(graded, rubric)
+    jsonschema.validate(results, schema)
+    assert results["score"] == 8 * 3 / 4 - 1
+    assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in results["tests"][-2:]] == [
+        ("the verdict", 0.0, 2.0, "hidden"),
+        ("deductions", -1.0, 0.0, "hidden"),
+    ]
+    assert results["tests"][-1]["output"] == "1 off for forward"
+    assert results["tests"][3]["output"] == "sign: check sign"

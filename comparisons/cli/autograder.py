@@ -72,7 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
     except Exception as error:  # a fault of ours: the same, and stdout has the traceback
         print(f"{PROG}: internal error: {type(error).__name__}: {error}\n{traceback.format_exc()}")
         graded, rubric = _unread(root, config, f"internal error while grading it: {type(error).__name__}")
-    write_results(root, gradescope_json(graded, rubric.verdict))
+    write_results(root, gradescope_json(graded, rubric))
     return 0
 
 

@@ -49,7 +49,8 @@ def feedback(result: Audit | OptimizerAudit, score: Score, rubric: Rubric) -> st
         if first:
             lines.append(first)
     if score.deducted:
-        lines.append(f"{score.deducted:g} points off for findings that name no parameter.")
+        points = "point" if score.deducted == 1 else "points"
+        lines.append(f"{score.deducted:g} {points} off for findings that name no parameter.")
     return "\n".join(lines)
 
 

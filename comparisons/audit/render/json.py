@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # read, never built, here: the audit renders itself through t
     from comparisons.audit.grade import Grade
     from comparisons.audit.model import Audit
     from comparisons.audit.optimizer_audit import OptimizerAudit
+    from comparisons.audit.rubric import Rubric
     from comparisons.audit.scores import Score
 
 __all__ = ["audit_json", "grade_json", "gradescope_json", "optimizer_json", "score_json"]
@@ -118,7 +119,7 @@ def optimizer_json(result: OptimizerAudit) -> dict[str, Any]:
     }
 
 
-def gradescope_json(grade: Grade, verdict_points: float) -> dict[str, Any]:
+def gradescope_json(grade: Grade, rubric: Rubric) -> dict[str, Any]:
     """Gradescope's results.json (gradescope-autograders.readthedocs.io, specs, "Output format"):
     the score, the student's feedback, one test per rubric group (its points, visibility, and what
     names it), a test for the verdict's points where the rubric has them and one for its deductions;
@@ -137,12 +138,14 @@ def gradescope_json(grade: Grade, verdict_points: float) -> dict[str, Any]:
                 "off at a step from Keras's state (the first difference says where)"
             )
         tests.append(_test(g.label, g.points, g.max_points, said, g.visibility))
-    if verdict_points:
+    if rubric.verdict:
         matched = grade.verdict == "match"
         said = "a match: every update and loss is Keras's" if matched else "not a match"
-        tests.append(_test("the verdict", verdict_points if matched else 0.0, verdict_points, said, "visible"))
+        tests.append(_test("the verdict", rubric.verdict if matched else 0.0, rubric.verdict, said, rubric.visibility))
     if score.deducted:
-        tests.append(_test("deductions", -score.deducted, 0.0, score.reason.rsplit("; ", 1)[-1], "visible"))
+        kinds = [f.kind for f in grade.audit.findings] if grade.audit is not None else []
+        said = f"{score.deducted:g} off for {', '.join(dict.fromkeys(k for k in kinds if rubric.deductions.get(k)))}"
+        tests.append(_test("deductions", -score.deducted, 0.0, said, rubric.visibility))
     return {
         "score": score.points,
         "output": grade.feedback,
