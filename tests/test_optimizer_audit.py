@@ -257,6 +257,40 @@ def test_an_update_that_changes_a_shape_is_a_finding(
         (found, tensors, {"init": "random", "step": 1})
     ]
     assert "given back in " in result.findings[0].message
+    # no update was judged: the tensors no finding names earn nothing either
+    assert result.score == 0
+    unnamed = {g.group: g.kinds for g in result.scored.groups if g.group not in tensors}
+    assert unnamed == {t: ["not judged after init random, step 1"] for t in {"W1", "b1", "W2", "b2"} - set(tensors)}
+
+
+def test_a_shape_changed_at_once_and_a_default_off_its_usual_value(folder: Path) -> None:
+    from tests.optimizer_files import BOOK_MOMENTUM
+
+    source = SHAPE_SLIPS["class-state"][2].replace("momentum=0.9", "momentum=0.8")
+    assert source != SHAPE_SLIPS["class-state"][2]
+    assert "momentum=0.9" in BOOK_MOMENTUM
+    result = audit(folder, "class", "momentum", source)
+    assert [(f.kind, f.first) for f in result.findings] == [
+        ("hyperparameter", {"init": "random", "step": 1}),
+        ("state", {"init": "random", "step": 1}),
+    ]
+
+
+def test_a_shape_change_that_changes_nothing_is_refused() -> None:
+    """The child's record of a shape change must be one: a forged row naming the shape handed in
+    would end the run, unjudged, at its first step."""
+    import numpy as np_
+
+    from comparisons.audit import protocol
+    from comparisons.errors import InputError
+
+    arch = optimizer_spec("momentum", LR).arch
+    changed = np_.full((1, 4, protocol.CHANGED_WIDTH), -1, dtype=np_.int64)
+    changed[0, 3, :3] = [0, 0, 3]  # b2 "given back" as (3,), the shape it was handed in the class contract
+    with pytest.raises(InputError, match="a shape unchanged"):
+        optimizer_verdict.shape_findings("class", arch, ["random"], changed)
+    changed[0, 3, :4] = [0, 0, 3, 1]  # (3, 1): another shape, so a finding
+    assert [f.kind for f in optimizer_verdict.shape_findings("class", arch, ["random"], changed)] == ["wrong"]
 
 
 def test_a_shape_changed_late_keeps_the_steps_before_it(folder: Path) -> None:

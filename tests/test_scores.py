@@ -135,7 +135,9 @@ def _floor(x: float) -> float:
 BAD_RUBRICS = {
     "not-toml": ("total = = 3", "not a TOML rubric"),
     "unknown-key": ("points = 3", "unknown key 'points'"),
-    "negative": ("total = -1", "total must be a number of points, 0 or more, not -1"),
+    "negative": ("total = -1", "total must be a number of points, 0 to 1e+06, not -1"),
+    "infinite": ("[deductions]\nforward = inf", "deductions.forward must be a number of points, 0 to 1e+06, not inf"),
+    "huge": ("total = 1e308", "total must be a number of points, 0 to 1e+06, not 1e+308"),
     "verdict-over-total": ("total = 5\nverdict = 6", "verdict at most the total"),
     "visibility": ('visibility = "students"', "visibility must be one of visible, hidden"),
     "group-key": ("[groups.W1]\nweight = 2", "[groups.W1] takes points and visibility only"),
@@ -249,3 +251,27 @@ def test_results_json_has_a_test_for_the_verdict_and_one_for_deductions() -> Non
     ]
     assert results["tests"][-1]["output"] == "1 off for forward"
     assert results["tests"][3]["output"] == "sign: check sign"
+
+
+def test_a_group_worth_no_points_is_still_wrong_where_a_finding_names_it() -> None:
+    rubric = Rubric(verdict=10.0)  # every point the verdict's: the groups share nothing
+    scored = score(Result(findings=[finding("sign", "b_21")]), DOCUMENT, rubric)  # type: ignore[arg-type]
+    assert [(g.group, g.right) for g in scored.groups] == [("W1", True), ("b1", True), ("W2", True), ("b2", False)]
+    assert (scored.points, scored.reason) == (0.0, "diverged: 3 of 4 groups right; wrong: b2 (sign)")
+
+
+def test_otters_columns_add_up_to_the_score() -> None:
+    result = Result(findings=[finding("forward"), finding("sign", "b_21")])
+    scored = score(result, DOCUMENT, Rubric(verdict=2.0))  # type: ignore[arg-type]
+    matched = score(Result("match"), DOCUMENT, Rubric(verdict=2.0))  # type: ignore[arg-type]
+    table = pd.read_csv(
+        io.StringIO(final_grades_csv([Grade("a.py", None, None, scored), Grade("b.py", None, None, matched)]))
+    )
+    assert list(table.columns) == ["file", "W1", "W2", "b1", "b2", "verdict", "deductions", "percent_correct"]
+    tests = table.drop(columns=["file", "percent_correct"]).sum(axis=1).tolist()
+    assert tests == [scored.points, matched.points] == [8 * 3 / 4 - 1, 10.0]
+
+
+def test_a_grader_option_named_in_a_message_is_left_out() -> None:
+    said = "it runs in no layout (tried --layout columns, out-in, keras)"
+    assert student_text(said) == "it runs in no layout (tried columns, out-in, keras)"

@@ -198,7 +198,10 @@ def audit_optimizer(
         steps = int(changed[i, :, 0].max()) if (changed[i, :, 0] >= 0).any() else len(arrays[0])
         _check_run(path, arch, contexts[init], arrays, steps)
         runs.append(OptimizerRun(init, *(a[:steps] for a in arrays)))
-    shapes = shape_findings(contract, arch, inits, changed)
+    try:
+        shapes = shape_findings(contract, arch, inits, changed)
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
     hyper = {
         name: (float(value), protocol.SOURCES[int(source)])
         for name, value, source in zip(

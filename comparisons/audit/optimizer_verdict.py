@@ -22,6 +22,7 @@ import numpy as np
 
 from comparisons.audit.findings import Finding
 from comparisons.audit.optimizer_code import learner_shape
+from comparisons.errors import InputError
 from comparisons.tolerances import AUDIT_FLOOR, AUDIT_THRESHOLDS
 from comparisons.ulp import relative_distance
 from manual.batch.conventions import CONVENTIONS
@@ -140,6 +141,8 @@ def shape_findings(contract: str, arch: Architecture, inits: list[str], changed:
         if step < 0:
             continue
         returned[key] = tuple(d for d in dims if d >= 0)
+        if returned[key] == handed[key]:
+            raise InputError("its process sent back something other than the audit's results (a shape unchanged)")
         weight = next((w for w in keys if w[0] == "W" and key[0] == "b" and handed[w] == returned[key]), None)
         if weight is not None:
             weights[key] = weight
@@ -201,7 +204,8 @@ def _hyperparameters(kind: str, hyper: dict[str, tuple[float, str]], runs: list[
             f"your default {name} = {value:g} is not the usual {' or '.join(f'{u:g}' for u in usual)}: "
             "check the constant in your function's or class's signature"
         )
-        found.append(Finding("hyperparameter", [name], [], None, None, value, None, _first(runs, 0), message))
+        first = _first(runs, 0) if any(len(run.before) for run in runs) else {"init": runs[0].init, "step": 1}
+        found.append(Finding("hyperparameter", [name], [], None, None, value, None, first, message))
     return found
 
 

@@ -39,6 +39,7 @@ else:  # pragma: no cover  # Python 3.10: tomllib's backport
 
 __all__ = ["DEFAULT_RUBRIC", "FINDING_KINDS", "VISIBILITIES", "Group", "Rubric", "read_rubric", "read_rubric_text"]
 
+MOST_POINTS = 1e6  # a rubric's numbers: finite, and far from where a sum of them loses its decimals
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's, for each test
 # findings that name no parameter: the updates may all be right, and the run is still not Keras's
 NO_PARAMETER_KINDS = ("forward", "loss-after-update", "hyperparameter")
@@ -158,8 +159,8 @@ def _number(data: dict[str, Any], key: str, default: float | None, name: str | N
     value = data.get(key, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
-        raise InputError(f"rubric: {name or key} must be a number of points, 0 or more, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MOST_POINTS:
+        raise InputError(f"rubric: {name or key} must be a number of points, 0 to {MOST_POINTS:g}, not {value!r}")
     return float(value)
 
 

@@ -33,11 +33,8 @@ class GroupScore:
     points: float
     max_points: float
     visibility: str
-    kinds: list[str]  # the findings that name it; empty, and right, or wrong at a step from Keras's state
-
-    @property
-    def right(self) -> bool:
-        return self.points == self.max_points
+    kinds: list[str]  # why it is not right: the findings that name it, or what else kept it from being judged
+    right: bool  # judged over the whole run, and right: whatever its points (a group may be worth 0)
 
 
 @dataclass(frozen=True)
@@ -90,18 +87,25 @@ def score(result: Audit | OptimizerAudit, tensors: list[str], rubric: Rubric = D
         for p in run.forced_divergence.parameters
         if p["array"] is not None
     }
+    # an optimizer whose run ended where an update changed a shape: its later updates were never judged
+    ended = getattr(result, "reshaped", None)
+    unjudged = [] if ended is None else [f"not judged after init {ended['init']}, step {ended['step']}"]
     match = result.verdict == "match"
-    groups = [
-        GroupScore(
-            t,
-            group_label(t, document),
-            points[t] if match or not (named[t] or t in off_from_keras) else 0.0,
-            points[t],
-            rubric.visibility_of(t),
-            named[t] or ([] if t not in off_from_keras else ["off at a step from Keras's state"]),
+    groups = []
+    for t in tensors:
+        why = named[t] or (["off at a step from Keras's state"] if t in off_from_keras else unjudged)
+        judged_right = match or not why
+        groups.append(
+            GroupScore(
+                t,
+                group_label(t, document),
+                points[t] if judged_right else 0.0,
+                points[t],
+                rubric.visibility_of(t),
+                why,
+                judged_right,
+            )
         )
-        for t in tensors
-    ]
     if match:
         return Score(rubric.total, rubric.total, "match", groups, 0.0, rubric.verdict)
     deducted = sum(rubric.deductions.get(f.kind, 0.0) for f in result.findings)
@@ -119,7 +123,7 @@ def error_score(error: str, tensors: list[str], rubric: Rubric = DEFAULT_RUBRIC,
     """An error, a timeout or a memory limit: 0, with the reason."""
     points = rubric.points(tensors)
     groups = [
-        GroupScore(t, group_label(t, document), 0.0, points[t], rubric.visibility_of(t), ["not graded"])
+        GroupScore(t, group_label(t, document), 0.0, points[t], rubric.visibility_of(t), ["not graded"], False)
         for t in tensors
     ]
     return Score(0.0, rubric.total, f"error: {error}", groups, 0.0, 0.0)

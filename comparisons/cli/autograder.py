@@ -51,33 +51,48 @@ def gradescope_command(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """Grade ROOT/submission's one file into ROOT/results/results.json: always a results.json."""
+    """Grade ROOT/submission's one file into ROOT/results/results.json: always a results.json,
+    once ROOT is an autograder's folder. Whatever is wrong with the grading machine or the zip is
+    said on stdout and told the student as not their code's."""
     from comparisons.audit.render.json import gradescope_json
     from comparisons.platforms.gradescope import read_config, submission, write_results
 
     root = Path(args.root)
+    if not (root / "source").is_dir():
+        raise InputError(f"{root}: not an autograder's folder (no source/, where Gradescope unzips the autograder)")
     config: dict[str, Any] = {"options": [], "rubric": None}
     try:
-        config = read_config(root)
-        graded, rubric = _graded(root, config, submission(root), args.isolation)
-        assert graded.score is not None
-        said = str(graded.audit) if graded.audit is not None else f"error: {graded.error}"
-        print(f"{said}\nScore: {graded.score.points:g}/{graded.score.max_points:g} ({graded.score.reason})")
-    except InputError as error:  # no file, several, or the setup's: said, scored 0
-        graded, rubric = _unread(root, config, str(error))
-        print(f"not graded: {error}")
-    except GraderError as error:  # the machine's: the student is told it is not their code's
+        try:
+            config = read_config(root)
+            scoring = _scoring(root, config, list(config["options"]), _PLACEHOLDER)
+        except InputError as error:
+            raise GraderError(str(error)) from None
+        try:
+            path = submission(root)
+        except InputError as error:  # no file, several: the student's, said, scored 0
+            graded, rubric = _unread(scoring, str(error))
+            print(f"not graded: {error}")
+        else:
+            graded, rubric = _graded(root, config, path, args.isolation)
+            assert graded.score is not None
+            said = str(graded.audit) if graded.audit is not None else f"error: {graded.error}"
+            print(f"{said}\nScore: {graded.score.points:g}/{graded.score.max_points:g} ({graded.score.reason})")
+    except GraderError as error:  # the machine's or the zip's: the student is told it is not their code's
         print(f"{PROG}: cannot grade here: {error}")
-        graded, rubric = _unread(root, config, f"internal error while grading it: {error}")
+        graded, rubric = _unread(None, f"internal error while grading it: {error}")
     except Exception as error:  # a fault of ours: the same, and stdout has the traceback
         print(f"{PROG}: internal error: {type(error).__name__}: {error}\n{traceback.format_exc()}")
-        graded, rubric = _unread(root, config, f"internal error while grading it: {type(error).__name__}")
+        graded, rubric = _unread(None, f"internal error while grading it: {type(error).__name__}")
     write_results(root, gradescope_json(graded, rubric))
     return 0
 
 
-def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) -> tuple[Any, Rubric, list[str]]:
-    """grade's setup for ``path``, the zip's rubric, and the network's tensors (the rubric's groups)."""
+Scoring = tuple[Any, "Rubric", list[str], bool]
+
+
+def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) -> Scoring:
+    """grade's setup for ``path``, the zip's rubric, the network's tensors (the rubric's groups), and
+    whether they are the document's."""
     from comparisons.audit.keras_steps import arch_of
     from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric_text
 
@@ -87,7 +102,9 @@ def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) 
     rubric = read_rubric_text(text, str(root / "source" / "autograder.json")) if text else DEFAULT_RUBRIC
     _, base, _, optimizer, _ = setup
     arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
-    return (args, setup), rubric, [key for key, _ in arch.shapes()]
+    tensors = [key for key, _ in arch.shapes()]
+    rubric.points(tensors)
+    return (args, setup), rubric, tensors, optimizer is None and base.is_document
 
 
 def _isolation(asked: str) -> bool | str:
@@ -109,10 +126,15 @@ class GraderError(Exception):
 
 
 def _graded(root: Path, config: dict[str, Any], path: Path, isolation: str) -> tuple[Grade, Rubric]:
+    from comparisons.audit import sandbox
     from comparisons.audit.grade import grade
+    from comparisons.platforms.gradescope import guard_results
 
-    (args, setup), rubric, _ = _scoring(root, config, list(config["options"]), str(path))
+    (args, setup), rubric, _, _ = _scoring(root, config, list(config["options"]), str(path))
     contract, base, inits, optimizer, _ = setup
+    sandboxed = _isolation(isolation)
+    if sandboxed == sandbox.UID_ALONE:
+        guard_results(root)
     grades, _ = grade(
         [path],
         contract,
@@ -122,24 +144,21 @@ def _graded(root: Path, config: dict[str, Any], path: Path, isolation: str) -> t
         memory=args.memory,
         jobs=1,
         progress=lambda message: None,
-        sandboxed=_isolation(isolation),
+        sandboxed=sandboxed,
         optimizer=optimizer,
         rubric=rubric,
     )
     return grades[0], rubric
 
 
-def _unread(root: Path, config: dict[str, Any], error: str) -> tuple[Grade, Rubric]:
-    """A submission not graded: 0, and why, out of the zip's rubric (the default one where the
-    configuration itself is what failed)."""
+def _unread(scoring: Scoring | None, error: str) -> tuple[Grade, Rubric]:
+    """A submission not graded: 0, and why, out of the zip's rubric (the default one, on the
+    document's groups, where the zip itself is what failed)."""
     from comparisons.audit.grade import Grade
     from comparisons.audit.render.feedback import error_feedback
     from comparisons.audit.rubric import DEFAULT_RUBRIC
     from comparisons.audit.scores import error_score
 
-    try:
-        _, rubric, tensors = _scoring(root, config, list(config["options"]), _PLACEHOLDER)
-    except InputError:
-        rubric, tensors = DEFAULT_RUBRIC, ["W1", "b1", "W2", "b2"]
-    scored = error_score(error, tensors, rubric)
+    _, rubric, tensors, document = scoring or (None, DEFAULT_RUBRIC, ["W1", "b1", "W2", "b2"], True)
+    scored = error_score(error, tensors, rubric, document)
     return Grade("submission", None, error, scored, error_feedback(error, scored)), rubric

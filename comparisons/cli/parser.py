@@ -103,7 +103,8 @@ _DESCRIPTIONS = {
 
 def build_parser(command: str = "check") -> argparse.ArgumentParser:
     prog = PROG if command == "check" else f"{PROG} {command}"
-    parser = _Parser(prog=prog, description=_DESCRIPTIONS[command])
+    # no abbreviations: an option is the word the table declares (the autograder stores them as typed)
+    parser = _Parser(prog=prog, description=_DESCRIPTIONS[command], allow_abbrev=False)
     table = {option.flag: option for option in OPTIONS}
     for entry in COMMAND_OPTIONS[command]:
         if isinstance(entry, Group):

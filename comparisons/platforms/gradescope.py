@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -27,7 +28,7 @@ from typing import Any
 
 from comparisons.errors import InputError
 
-__all__ = ["CONFIG", "SUFFIXES", "build_zip", "read_config", "submission", "write_results"]
+__all__ = ["CONFIG", "SUFFIXES", "build_zip", "guard_results", "read_config", "submission", "write_results"]
 
 CONFIG = "autograder.json"
 SUFFIXES = (".py", ".ipynb")
@@ -64,6 +65,8 @@ def _project_root() -> Path:
 def build_zip(out: Path, options: list[str], rubric: str | None) -> None:
     """``options``: the grading options, as ``grade`` takes them; ``rubric``: the TOML text, or None
     (the default). Written whole, or not at all."""
+    if out.is_dir() or not out.parent.is_dir():
+        raise InputError(f"{out}: {'a folder' if out.is_dir() else 'no such folder to write it in'}; --out is the zip")
     root = _project_root()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -89,8 +92,10 @@ def _add(archive: zipfile.ZipFile, name: str, data: str | bytes, executable: boo
 
 def _write_whole(out: Path, data: bytes) -> None:
     """Written beside its place, then renamed into it: never half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    except OSError as error:
+        raise InputError(f"{out}: cannot write it: {error.strerror}") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -102,28 +107,37 @@ def _write_whole(out: Path, data: bytes) -> None:
 
 
 def read_config(root: Path) -> dict[str, Any]:
+    """autograder.json: the options (strings), and the rubric's TOML (a string, or null)."""
     path = root / "source" / CONFIG
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise InputError(f"{path}: not the autograder's configuration ({error})") from None
-    if not isinstance(config, dict) or not isinstance(config.get("options"), list):
-        raise InputError(f"{path}: not the autograder's configuration (no options)")
+    options, rubric = (config.get("options"), config.get("rubric")) if isinstance(config, dict) else (None, None)
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise InputError(f"{path}: not the autograder's configuration (options must be a list of strings)")
+    if rubric is not None and not isinstance(rubric, str):
+        raise InputError(f"{path}: not the autograder's configuration (the rubric must be TOML text)")
     return config
 
 
 def submission(root: Path) -> Path:
-    """The one .py or .ipynb the student handed in, wherever in submission/ (hidden files aside)."""
+    """The one .py or .ipynb the student handed in, wherever in submission/ (hidden files aside).
+    Links are not followed: a link is not a file handed in, and could point at the grader's own."""
     folder = root / "submission"
-    found = sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file()
-        and p.suffix in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-    )
+    found: list[Path] = []
+    links: list[Path] = []
+    for parent, folders, files in os.walk(folder):  # followlinks=False: a linked folder is not entered
+        here = Path(parent)
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        for name in sorted(files):
+            path = here / name
+            if name.startswith(".") or path.suffix not in SUFFIXES:
+                continue
+            (links if path.is_symlink() else found).append(path)
     if not found:
-        raise InputError("no .py or .ipynb file in your submission")
+        said = f" ({', '.join(p.relative_to(folder).as_posix() for p in links)} a link)" if links else ""
+        raise InputError(f"no .py or .ipynb file in your submission{said}")
     if len(found) > 1:
         names = ", ".join(p.relative_to(folder).as_posix() for p in found)
         raise InputError(f"your submission has several files ({names}): hand in one .py or .ipynb")
@@ -131,7 +145,17 @@ def submission(root: Path) -> Path:
 
 
 def write_results(root: Path, results: dict[str, Any]) -> Path:
-    """results/results.json, replacing whatever is there (a file the submission left, a link)."""
+    """results/results.json, replacing whatever is there: a file, a link, a folder left in its place."""
     out = root / "results" / "results.json"
-    _write_whole(out, (json.dumps(results, indent=2) + "\n").encode())
+    if out.is_dir() and not out.is_symlink():
+        shutil.rmtree(out)
+    _write_whole(out, (json.dumps(results, indent=2, allow_nan=False) + "\n").encode())
     return out
+
+
+def guard_results(root: Path) -> None:
+    """results/ the grader's alone while a submission runs as a uid of its own: owned by root, 0755."""
+    folder = root / "results"
+    folder.mkdir(exist_ok=True)
+    os.chown(folder, 0, 0)
+    folder.chmod(0o755)

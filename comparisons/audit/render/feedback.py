@@ -22,13 +22,14 @@ __all__ = ["error_feedback", "feedback", "student_text"]
 SHOWN_VALUES = 3  # the first difference's values the feedback spells out; it counts the rest
 
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:/[^\s/:()'\",;]+)+/([^\s/:()'\",;]+)")
-_GRADER_OPTION = re.compile(r" \(--[a-z-]+\)")
+_GRADER_OPTION = re.compile(r" \(--[a-z-]+\)")  # "the limit is 256 MiB (--memory)"
+_OPTION_NAMED = re.compile(r"--[a-z][a-z-]* ")  # "tried --layout columns, out-in": the value alone
 
 
 def student_text(text: str) -> str:
     """A message with the grading machine taken out: each absolute path as its file's name, no
     option of the grader's command."""
-    return _GRADER_OPTION.sub("", _PATH.sub(r"\1", text))
+    return _OPTION_NAMED.sub("", _GRADER_OPTION.sub("", _PATH.sub(r"\1", text)))
 
 
 def _points(score: Score) -> str:

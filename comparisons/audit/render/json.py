@@ -146,9 +146,12 @@ def gradescope_json(grade: Grade, rubric: Rubric) -> dict[str, Any]:
         kinds = [f.kind for f in grade.audit.findings] if grade.audit is not None else []
         said = f"{score.deducted:g} off for {', '.join(dict.fromkeys(k for k in kinds if rubric.deductions.get(k)))}"
         tests.append(_test("deductions", -score.deducted, 0.0, said, rubric.visibility))
+    # where the rubric hides a group's test, the feedback's details, which name every group, stay with the tests
+    hidden = any(g.visibility != "visible" for g in score.groups) or rubric.visibility != "visible"
+    output = f"{grade.feedback.splitlines()[0]} Each test below says what it found." if hidden else grade.feedback
     return {
         "score": score.points,
-        "output": grade.feedback,
+        "output": output,
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,

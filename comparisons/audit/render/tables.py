@@ -64,15 +64,26 @@ def final_grades_csv(grades: list[Grade]) -> str:
     per test with its score (here each rubric group, by its tensor's name, sorted as Otter sorts
     its questions), and ``percent_correct``, the total over the possible points (0 to 1)."""
     groups = sorted({g.group for grade in grades if grade.score for g in grade.score.groups})
+    # the rubric's other tests, where it has them: the points only a match earns, and the deductions
+    extra = [
+        name
+        for name, used in (("verdict", _any(grades, "verdict_points")), ("deductions", _any(grades, "deducted")))
+        if used
+    ]
     rows = []
     for grade in grades:
         assert grade.score is not None
         scores = {g.group: g.points for g in grade.score.groups}
+        scores |= {"verdict": grade.score.verdict_points, "deductions": -grade.score.deducted}
         rows.append(
-            {"file": grade.path, **{name: scores.get(name, 0.0) for name in groups}}
+            {"file": grade.path, **{name: scores.get(name, 0.0) for name in [*groups, *extra]}}
             | {"percent_correct": grade.score.points / grade.score.max_points}
         )
     buffer = io.StringIO()
-    columns = ["file", *groups, "percent_correct"]
+    columns = ["file", *groups, *extra, "percent_correct"]
     pd.DataFrame(rows, columns=columns).to_csv(buffer, index=False, lineterminator="\n")
     return buffer.getvalue()
+
+
+def _any(grades: list[Grade], field: str) -> bool:
+    return any(grade.score is not None and getattr(grade.score, field) for grade in grades)
