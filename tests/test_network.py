@@ -76,7 +76,11 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
+# float64 by default; float32, every case again, in the breadth env (hypothesis draws both dtypes here)
+DTYPE_ROWS = [pytest.param("float64"), pytest.param("float32", marks=pytest.mark.breadth)]
+
+
+@pytest.mark.parametrize("dtype", DTYPE_ROWS)
 @pytest.mark.parametrize("case", CASES)
 def test_matches_keras_after_every_epoch(case: str, dtype: str) -> None:
     check(CASES[case].with_(dtype=dtype))
@@ -121,7 +125,7 @@ def test_a_known_bad_variant_is_caught_in_the_first_epoch_and_at_its_first_step(
     assert result.verdict == "MISMATCH from epoch 1"
 
 
-@pytest.mark.engine
+@pytest.mark.breadth
 def test_the_fast_keras_path_is_bit_identical_to_fit() -> None:
     """One compiled loop over every batch of every epoch against one ``fit`` per epoch:
     a partial last batch, a stateful optimizer, a shuffled order."""

@@ -24,7 +24,7 @@ def _model(problem: str, dtype: str, path: str) -> keras.Model:
     return reference.build_model(arch.sizes, arch.activations, arch.loss, dtype)
 
 
-@pytest.mark.engine
+@pytest.mark.breadth
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("order", ["sequential", "shuffle", "sample"])
 @pytest.mark.parametrize("problem", ["regression", "classification"])
@@ -75,7 +75,7 @@ def test_keras_initial_weights_are_seeded() -> None:
     assert np.all(first[1] == 0)  # Keras's zero biases
 
 
-@pytest.mark.engine
+@pytest.mark.breadth
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("problem", ["regression", "classification"])
 def test_per_step_recording_agrees_with_per_epoch(problem: str, dtype: str) -> None:
