@@ -29,7 +29,7 @@ from comparisons.audit.scores import Score, error_score, score
 from comparisons.errors import InputError
 from comparisons.folders import check_out, write_folder
 
-__all__ = ["MARKER", "Grade", "grade", "submissions", "write_gradebook"]
+__all__ = ["MARKER", "Grade", "grade", "submissions", "tensors_of", "write_gradebook"]
 
 MARKER = ".comparisons-gradebook"
 SUFFIXES = (".py", ".ipynb")
@@ -84,10 +84,17 @@ def _one(
     if graded.audit is not None:
         scored = score(graded.audit, graded.audit.tensors, rubric)
         return replace(graded, score=scored, feedback=feedback(graded.audit, scored, rubric))
-    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
-    tensors = [key for key, _ in arch.shapes()]
-    scored = error_score(graded.error or "", tensors, rubric, optimizer is None and base.is_document)
+    scored = error_score(
+        graded.error or "", tensors_of(base, optimizer), rubric, optimizer is None and base.is_document
+    )
     return replace(graded, score=scored, feedback=error_feedback(graded.error or "", scored))
+
+
+def tensors_of(base: AuditSpec, optimizer: OptimizerJob | None) -> list[str]:
+    """The tensors a submission is graded by, in order (the rubric's groups): its network's, or the
+    optimizer audit's own network's."""
+    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
+    return [key for key, _ in arch.shapes()]
 
 
 def _audited(

@@ -93,7 +93,7 @@ Scoring = tuple[Any, "Rubric", list[str], bool]
 def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) -> Scoring:
     """grade's setup for ``path``, the zip's rubric, the network's tensors (the rubric's groups), and
     whether they are the document's."""
-    from comparisons.audit.keras_steps import arch_of
+    from comparisons.audit.grade import tensors_of
     from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric_text
 
     args = _grade_args(options, path)
@@ -101,8 +101,7 @@ def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) 
     text = config.get("rubric")
     rubric = read_rubric_text(text, str(root / "source" / "autograder.json")) if text else DEFAULT_RUBRIC
     _, base, _, optimizer, _ = setup
-    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
-    tensors = [key for key, _ in arch.shapes()]
+    tensors = tensors_of(base, optimizer)
     rubric.points(tensors)
     return (args, setup), rubric, tensors, optimizer is None and base.is_document
 

@@ -149,7 +149,7 @@ def _contract(args: argparse.Namespace, func: str) -> Contract:
 def graded_with(args: argparse.Namespace) -> tuple[Contract, AuditSpec, list[str], OptimizerJob | None, Rubric]:
     """What a submission is graded with: the contract, the spec, the inits, the learner's optimizer
     (the dlai and class contracts), and the rubric, checked against the network's tensors."""
-    from comparisons.audit.keras_steps import arch_of
+    from comparisons.audit.grade import tensors_of
     from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric
 
     optimizer = _optimizer_job(args) if args.contract in ("dlai", "class") else None
@@ -159,9 +159,8 @@ def graded_with(args: argparse.Namespace) -> tuple[Contract, AuditSpec, list[str
     base = audit_spec(args) if optimizer is None else optimizer.spec
     inits = list(INITS) if args.init == "all" else [args.init]
     rubric = read_rubric(Path(args.rubric)) if args.rubric is not None else DEFAULT_RUBRIC
-    arch = optimizer.spec.arch if optimizer is not None else arch_of(base)
     try:
-        rubric.points([key for key, _ in arch.shapes()])
+        rubric.points(tensors_of(base, optimizer))
     except InputError as error:
         raise InputError(f"{args.rubric}: {str(error).removeprefix('rubric: ')}") from None
     return contract, base, inits, optimizer, rubric
