@@ -193,6 +193,14 @@ def test_results_json_is_written_whatever_stands_in_its_place(
     assert results["score"] == 0
 
 
+def test_results_is_made_where_a_folder_laid_out_by_hand_lacks_it(
+    capsys: pytest.CaptureFixture[str], autograder: Path, tmp_path: Path
+) -> None:
+    root = lay_out(tmp_path, autograder, example("erin.py"))
+    shutil.rmtree(root / "results")
+    assert run(capsys, root)[0]["score"] == 0
+
+
 def test_a_broken_zip_is_the_graders_fault_not_the_students(
     capsys: pytest.CaptureFixture[str], autograder: Path, tmp_path: Path
 ) -> None:

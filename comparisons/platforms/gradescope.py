@@ -147,6 +147,7 @@ def submission(root: Path) -> Path:
 def write_results(root: Path, results: dict[str, Any]) -> Path:
     """results/results.json, replacing whatever is there: a file, a link, a folder left in its place."""
     out = root / "results" / "results.json"
+    out.parent.mkdir(exist_ok=True)  # Gradescope makes it; a folder laid out by hand may not have it
     if out.is_dir() and not out.is_symlink():
         shutil.rmtree(out)
     _write_whole(out, (json.dumps(results, indent=2, allow_nan=False) + "\n").encode())
