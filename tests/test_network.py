@@ -195,6 +195,7 @@ def networks(draw: st.DrawFn) -> Spec:
     )
 
 
+@pytest.mark.breadth  # a Keras model traced per drawn network: 8 s of the default run's CPU
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(networks())
 @example(  # the sweep's first counterexample: a symmetric start, Adam amplifying rounding noise
