@@ -144,6 +144,9 @@ def test_audit_optimizer_names_a_convention_and_renders_it() -> None:
     )
     assert [f.kind for f in wrong.findings] == ["epsilon-placement"]
     assert (wrong.findings[0].parameters, wrong.score) == (["W1", "b1", "W2", "b2"], 0.0)  # every tensor's epsilon
+    assert wrong.feedback.splitlines()[0] == (
+        "Score: 0/10. Your optimizer's updates follow none of adam's conventions; the findings below say where."
+    )
     assert "<li><b>epsilon-placement</b> (first at init random, step 1)" in wrong._repr_html_()
 
 

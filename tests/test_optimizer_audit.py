@@ -178,6 +178,16 @@ def test_a_default_beta2_of_001_is_said_in_the_signature(folder: Path) -> None:
     assert result.hyper["beta_2"] == (0.01, "yours")
     assert [f.parameters for f in result.findings] == [["beta_2"]]
     assert "beta_2 = 0.01 is not the usual 0.999" in optimizer_text(result)
+    # every update right for its beta_2, so every tensor's points, less the default's one
+    assert result.feedback.splitlines() == [
+        "Score: 9/10. Your optimizer is Kingma and Ba's Adam (PyTorch's, deeplearning.ai's), epsilon added to "
+        "sqrt(v_hat) (the textbook convention), but with the findings below.",
+        "Right: layer 1 weights (W1), layer 1 biases (b1), layer 2 weights (W2), layer 2 biases (b2).",
+        "To check:",
+        "- a default: your default beta_2 = 0.01 is not the usual 0.999: check the constant in your function's or "
+        "class's signature",
+        "1 point off for findings that name no parameter.",
+    ]
 
 
 def test_deeplearning_ais_momentum_in_json(folder: Path) -> None:

@@ -6,7 +6,7 @@ file's own name, no option of the grader's command, nothing from the sandbox.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from comparisons.audit.scores import tensor_of
 
@@ -64,11 +64,17 @@ def error_feedback(error: str, score: Score) -> str:
 
 
 def _verdict(result: Audit | OptimizerAudit) -> str:
-    inits = ", ".join(result.inits)
-    if getattr(result, "convention", None) is not None and result.verdict == "match":
-        return f"Your optimizer is {result.described} (the {result.convention} convention): every update right."  # type: ignore[union-attr]
+    if hasattr(result, "convention"):  # a learner's optimizer, judged against its method's conventions
+        optimizer: Any = result
+        named = f"{optimizer.described} (the {optimizer.convention} convention)"
+        if optimizer.verdict == "match":
+            return f"Your optimizer is {named}: every update right."
+        if optimizer.convention is not None:
+            return f"Your optimizer is {named}, but with the findings below."
+        kind = optimizer.optimizer
+        return f"Your optimizer's updates follow none of {kind}'s conventions; the findings below say where."
     if result.verdict == "match":
-        return f"Your code matches Keras after every step, under init {inits}."
+        return f"Your code matches Keras after every step, under init {', '.join(result.inits)}."
     return "Your code's updates differ from Keras's; the findings below say where."
 
 
