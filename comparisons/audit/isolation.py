@@ -127,7 +127,7 @@ def _isolated(
             work.chmod(0o711)  # the child may reach its two answers and its copy, and list nothing
             for answer in (result, progress):
                 answer.chmod(0o666)
-            (work / "cwd").chmod(0o777)
+            os.chown(work / "cwd", own, own)  # its working folder its own alone: no other uid plants a module there
             copy = work / "submission"
             copy.mkdir(mode=0o711)
             shutil.copyfile(path, copy / path.name)
