@@ -60,11 +60,10 @@ def run_command(args: argparse.Namespace) -> int:
     root = Path(args.root)
     if not (root / "source").is_dir():
         raise InputError(f"{root}: not an autograder's folder (no source/, where Gradescope unzips the autograder)")
-    config: dict[str, Any] = {"options": [], "rubric": None}
     try:
         try:
             config = read_config(root)
-            scoring = _scoring(root, config, list(config["options"]), _PLACEHOLDER)
+            scoring = _scoring(root, config)
         except InputError as error:
             raise GraderError(str(error)) from None
         try:
@@ -73,7 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
             graded, rubric = _unread(scoring, str(error))
             print(f"not graded: {error}")
         else:
-            graded, rubric = _graded(root, config, path, args.isolation)
+            graded, rubric = _graded(root, scoring, path, args.isolation)
             assert graded.score is not None
             said = str(graded.audit) if graded.audit is not None else f"error: {graded.error}"
             print(f"{said}\nScore: {graded.score.points:g}/{graded.score.max_points:g} ({graded.score.reason})")
@@ -90,13 +89,13 @@ def run_command(args: argparse.Namespace) -> int:
 Scoring = tuple[Any, "Rubric", list[str], bool]
 
 
-def _scoring(root: Path, config: dict[str, Any], options: list[str], path: str) -> Scoring:
-    """grade's setup for ``path``, the zip's rubric, the network's tensors (the rubric's groups), and
-    whether they are the document's."""
+def _scoring(root: Path, config: dict[str, Any]) -> Scoring:
+    """grade's setup from the zip's options (the same for any submission), the zip's rubric, the
+    network's tensors (the rubric's groups), and whether they are the document's."""
     from comparisons.audit.grade import tensors_of
     from comparisons.audit.rubric import DEFAULT_RUBRIC, read_rubric_text
 
-    args = _grade_args(options, path)
+    args = _grade_args(list(config["options"]), _PLACEHOLDER)
     setup = graded_with(args)
     text = config.get("rubric")
     rubric = read_rubric_text(text, str(root / "source" / "autograder.json")) if text else DEFAULT_RUBRIC
@@ -124,12 +123,12 @@ class GraderError(Exception):
     """The grading machine cannot grade: not the submission's fault (the student is told so)."""
 
 
-def _graded(root: Path, config: dict[str, Any], path: Path, isolation: str) -> tuple[Grade, Rubric]:
+def _graded(root: Path, scoring: Scoring, path: Path, isolation: str) -> tuple[Grade, Rubric]:
     from comparisons.audit import sandbox
     from comparisons.audit.grade import grade
     from comparisons.platforms.gradescope import guard_results
 
-    (args, setup), rubric, _, _ = _scoring(root, config, list(config["options"]), str(path))
+    (args, setup), rubric, _, _ = scoring
     contract, base, inits, optimizer, _ = setup
     sandboxed = _isolation(isolation)
     if sandboxed == sandbox.UID_ALONE:

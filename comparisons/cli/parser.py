@@ -46,17 +46,12 @@ _RUN = _layout(
     _own("--problem", "--optimizer --momentum --nesterov --batch-size --rows --target --features"),
     "--no-cache --device --debug",
 )
-_AUDIT = _layout(
-    "--contract --forward --update --layout --problem",
-    _own("--problem", "--batch-size --rows"),
-    "--dtype --order --init --epochs --lr --seed --timeout --memory --sandbox --json --no-cache --device --debug",
-)
-# what a submission is graded with, wherever it is graded: grade's options but where the files go
-_GRADED = _layout(
-    "--contract --forward --update --layout --problem",
-    _own("--problem", "--batch-size --rows"),
-    "--dtype --order --init --epochs --lr --seed --timeout --memory --no-cache --device --debug",
-)
+# what a submission is graded with, wherever it is graded; audit and grade add the sandbox and --json
+_CODE = ("--contract --forward --update --layout --problem", _own("--problem", "--batch-size --rows"))
+_LIMITS = "--dtype --order --init --epochs --lr --seed --timeout --memory"
+_TOOLS = "--no-cache --device --debug"
+_AUDIT = _layout(*_CODE, f"{_LIMITS} --sandbox --json {_TOOLS}")
+_GRADED = _layout(*_CODE, f"{_LIMITS} {_TOOLS}")
 _OPTIMIZER = Group(
     "a learner's optimizer (--contract dlai or class)",
     ("--optimizer", "--momentum", "--class", "--beta1", "--beta2", "--epsilon", "--rho"),
